@@ -1,0 +1,17 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class User(AbstractUser):
+    """The chat's user: Django's user plus the name shown beside messages."""
+
+    display_name = models.CharField(
+        "Display name",
+        max_length=64,
+        blank=True,
+        help_text="Shown beside your messages. Leave empty to use your username.",
+    )
+
+    @property
+    def shown_name(self) -> str:
+        return self.display_name or self.username

@@ -1,0 +1,31 @@
+"""ASGI entry point: HTTP goes to Django, WebSockets through the origin and auth checks."""
+
+import logging
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
+django_asgi_app = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+from rooms.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        ),
+    }
+)
+
+if not settings.REDIS_URL:
+    logging.getLogger("chatsite").warning(
+        "REDIS_URL is not set: using the in-memory channel layer. Live messages reach "
+        "only sockets of this one process; set REDIS_URL to run several processes."
+    )

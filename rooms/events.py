@@ -1,0 +1,99 @@
+"""Event payloads and publishing after commit.
+
+An event is rendered to its final JSON text once, here, and that text crosses the channel
+layer; consumers forward it as is. Publishing waits for the transaction to commit, so no
+one sees a message that was rolled back. The channel layer is only a doorbell: if it
+fails, the database still holds the truth and clients catch up by seq.
+"""
+
+import json
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+from accounts.models import User
+from rooms.models import Message, Room
+
+logger = logging.getLogger(__name__)
+
+# The consumer handler every chat event is dispatched to (type "chat.event").
+EVENT_HANDLER = "chat.event"
+
+
+def room_group(room_id: int) -> str:
+    return f"room.{room_id}"
+
+
+def user_group(user_id: int) -> str:
+    return f"user.{user_id}"
+
+
+def user_payload(user: User | None) -> dict[str, Any]:
+    if user is None:
+        return {"id": None, "username": "", "name": "Deleted user"}
+    return {"id": user.pk, "username": user.username, "name": user.shown_name}
+
+
+def room_payload(room: Room) -> dict[str, Any]:
+    return {
+        "id": room.pk,
+        "slug": room.slug,
+        "name": room.name,
+        "topic": room.topic,
+        "kind": room.kind,
+        "last_seq": room.last_seq,
+    }
+
+
+def message_payload(message: Message) -> dict[str, Any]:
+    """The one shape of a message, for history, catch-up and live events alike."""
+    deleted = message.deleted_at is not None
+    return {
+        "id": message.pk,
+        "room": message.room.slug,
+        "seq": message.seq,
+        "author": user_payload(message.author),
+        "body": "" if deleted else message.body,
+        "client_id": str(message.client_id) if message.client_id else None,
+        "created_at": message.created_at.isoformat(),
+        "edited_at": message.edited_at.isoformat() if message.edited_at else None,
+        "deleted": deleted,
+    }
+
+
+def encode(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+
+
+def publish_on_commit(
+    group: str,
+    payload: dict[str, Any],
+    *,
+    room_id: int | None = None,
+    subscribe: int | None = None,
+    unsubscribe: int | None = None,
+) -> None:
+    """Sends `payload` to `group` once the current transaction commits.
+
+    `room_id` lets a consumer drop the event if its socket has just left that room.
+    `subscribe` / `unsubscribe` ask the user's consumers to start or stop following a
+    room's group before they forward the event.
+    """
+    event = {
+        "type": EVENT_HANDLER,
+        "text": encode(payload),
+        "room_id": room_id,
+        "subscribe": subscribe,
+        "unsubscribe": unsubscribe,
+    }
+    transaction.on_commit(lambda: _send(group, event))
+
+
+def _send(group: str, event: dict[str, Any]) -> None:
+    try:
+        async_to_sync(get_channel_layer().group_send)(group, event)
+    except Exception:
+        logger.exception("Could not publish to %s; clients will catch up by seq", group)

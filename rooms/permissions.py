@@ -1,0 +1,40 @@
+"""Who may read, post in and manage a room. Every entry point asks here, nowhere else."""
+
+from accounts.models import User
+from rooms.models import Membership, Message, Room
+
+
+def can_read(user: User, room: Room, membership: Membership | None) -> bool:
+    """Public rooms are readable by any signed-in user; others by their members only."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return room.is_public or membership is not None
+
+
+def can_join(user: User, room: Room) -> bool:
+    return user.is_authenticated and user.is_active and room.is_public and not room.is_archived
+
+
+def can_post(user: User, room: Room, membership: Membership | None) -> bool:
+    return (
+        user.is_authenticated
+        and user.is_active
+        and membership is not None
+        and not room.is_archived
+    )
+
+
+def can_moderate(user: User, room: Room, membership: Membership | None) -> bool:
+    if user.is_staff and user.is_active:
+        return True
+    return membership is not None and membership.role in {
+        Membership.Role.OWNER,
+        Membership.Role.MODERATOR,
+    }
+
+
+def can_delete_message(user: User, message: Message, membership: Membership | None) -> bool:
+    """Authors delete their own messages; staff and room moderators delete any."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return message.author_id == user.pk or can_moderate(user, message.room, membership)

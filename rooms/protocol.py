@@ -1,0 +1,176 @@
+"""The realtime protocol, independent of transport (see docs/protocol.md).
+
+`parse` turns a client frame's text into a validated dict; `handle` answers it for a
+user, calling services and selectors. A WebSocket consumer and any other transport use
+these same two functions, so every transport has the same rules.
+"""
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+
+from accounts.models import User
+from rooms import events, selectors, services
+from rooms.errors import ChatError, InvalidInput, NotFound
+
+MAX_RESUME_ROOMS = 500
+
+
+class ProtocolError(ChatError):
+    """A frame the server cannot make sense of."""
+
+
+@dataclass
+class Reply:
+    frames: list[dict[str, Any]] = field(default_factory=list)
+    # Rooms whose live events this connection should now follow.
+    follow: list[int] = field(default_factory=list)
+
+
+def error_frame(error: ChatError, ref: str | None = None) -> dict[str, Any]:
+    return {"type": "error", "code": error.code, "message": error.message, "ref": ref}
+
+
+def _slug(frame: dict[str, Any], key: str = "room") -> str:
+    value = frame.get(key)
+    if not isinstance(value, str) or not value or len(value) > 80:
+        raise ProtocolError(f"“{key}” must be a room slug.", code="invalid")
+    return value
+
+
+def _seq(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ProtocolError(f"“{name}” must be a whole number ≥ 0.", code="invalid")
+    return value
+
+
+def _client_id(value: object) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError as exc:
+        raise ProtocolError("“client_id” must be a UUID.", code="invalid") from exc
+
+
+def parse(text: str) -> dict[str, Any]:
+    """Validates a frame's shape; raises ProtocolError with a clear message if it is wrong."""
+    if len(text.encode()) > settings.CHAT_MAX_FRAME_BYTES:
+        raise ProtocolError(
+            f"Frames are limited to {settings.CHAT_MAX_FRAME_BYTES:,} bytes.",
+            code="too_large",
+        )
+    try:
+        frame = json.loads(text)
+    except ValueError as exc:
+        raise ProtocolError("The frame is not valid JSON.", code="bad_json") from exc
+    if not isinstance(frame, dict):
+        raise ProtocolError("A frame must be a JSON object.", code="bad_json")
+    kind = frame.get("type")
+    if kind == "send":
+        if "client_id" not in frame:
+            raise ProtocolError("“client_id” is required.", code="invalid")
+        return {
+            "type": "send",
+            "room": _slug(frame),
+            "body": frame.get("body"),
+            "client_id": _client_id(frame["client_id"]),
+        }
+    if kind == "resume":
+        rooms = frame.get("rooms")
+        if not isinstance(rooms, dict) or len(rooms) > MAX_RESUME_ROOMS:
+            raise ProtocolError(
+                "“rooms” must be an object of room slug to last seq.", code="invalid"
+            )
+        return {
+            "type": "resume",
+            "rooms": {_slug({"room": s}): _seq(n, s) for s, n in rooms.items()},
+        }
+    if kind == "read":
+        return {"type": "read", "room": _slug(frame), "seq": _seq(frame.get("seq"), "seq")}
+    if kind == "ping":
+        return {"type": "ping"}
+    raise ProtocolError(f"Unknown frame type {kind!r}.", code="unknown_type")
+
+
+def ref_of(frame: dict[str, Any]) -> str | None:
+    if frame["type"] == "send":
+        return str(frame["client_id"])
+    return frame.get("room")
+
+
+def handle(user: User, frame: dict[str, Any]) -> Reply:
+    """Answers a parsed frame. Domain errors become error frames; nothing is half-done."""
+    try:
+        return _HANDLERS[frame["type"]](user, frame)
+    except ChatError as error:
+        return Reply(frames=[error_frame(error, ref_of(frame))])
+
+
+def _send(user: User, frame: dict[str, Any]) -> Reply:
+    access = selectors.room_access(user=user, slug=frame["room"])
+    result = services.message_send(
+        author=user, room=access.room, body=frame["body"], client_id=frame["client_id"]
+    )
+    message = events.message_payload(result.message)
+    return Reply(
+        frames=[
+            {
+                "type": "ack",
+                "client_id": str(frame["client_id"]),
+                "room": access.room.slug,
+                "seq": result.message.seq,
+                "id": result.message.pk,
+                "duplicate": not result.created,
+                "message": message,
+            }
+        ]
+    )
+
+
+def catch_up(user: User, slug: str, last_seq: int) -> tuple[dict[str, Any], int]:
+    """What a client holding `slug` up to `last_seq` is missing, and the room's id.
+
+    Too much to replay becomes a `resync` frame: the client reloads recent history.
+    """
+    access = selectors.room_access(user=user, slug=slug)
+    limit = settings.CHAT_RESUME_LIMIT
+    missing = selectors.messages_after(room=access.room, after_seq=last_seq, limit=limit + 1)
+    if len(missing) > limit:
+        frame = {"type": "resync", "room": slug, "last_seq": access.room.last_seq}
+    else:
+        frame = {
+            "type": "messages",
+            "room": slug,
+            "messages": [events.message_payload(m) for m in missing],
+        }
+    return frame, access.room.pk
+
+
+def _resume(user: User, frame: dict[str, Any]) -> Reply:
+    reply = Reply()
+    for slug, last_seq in frame["rooms"].items():
+        try:
+            answer, room_id = catch_up(user, slug, last_seq)
+        except NotFound as error:
+            reply.frames.append(error_frame(error, slug))
+            continue
+        reply.frames.append(answer)
+        reply.follow.append(room_id)
+    return reply
+
+
+def _read(user: User, frame: dict[str, Any]) -> Reply:
+    access = selectors.room_access(user=user, slug=frame["room"])
+    if not access.is_member:
+        raise InvalidInput("You are not in this room.", code="not_member")
+    services.membership_mark_read(user=user, room=access.room, seq=frame["seq"])
+    return Reply()
+
+
+def _ping(user: User, frame: dict[str, Any]) -> Reply:
+    return Reply(frames=[{"type": "pong"}])
+
+
+_HANDLERS = {"send": _send, "resume": _resume, "read": _read, "ping": _ping}

@@ -1,0 +1,79 @@
+"""Reads. Every function that returns room content takes the reader and authorizes."""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from accounts.models import User
+from rooms import permissions
+from rooms.errors import NotFound
+from rooms.models import Membership, Message, Room
+
+
+@dataclass(frozen=True)
+class RoomAccess:
+    room: Room
+    membership: Membership | None
+
+    @property
+    def is_member(self) -> bool:
+        return self.membership is not None
+
+
+def room_access(*, user: User, slug: str) -> RoomAccess:
+    """The room and the reader's membership, or NotFound if the reader may not see it.
+
+    A private room a user cannot read raises the same error as a missing one, so its
+    existence does not leak.
+    """
+    room = Room.objects.filter(slug=slug).first()
+    if room is None:
+        raise NotFound("No such room.")
+    membership = (
+        Membership.objects.filter(room=room, user=user).first()
+        if user.is_authenticated
+        else None
+    )
+    if not permissions.can_read(user, room, membership):
+        raise NotFound("No such room.")
+    return RoomAccess(room=room, membership=membership)
+
+
+def member_room_ids(*, user: User) -> list[int]:
+    return list(Membership.objects.filter(user=user).values_list("room_id", flat=True))
+
+
+def memberships_for_user(*, user: User) -> QuerySet[Membership]:
+    """The sidebar: every room the user is in, with what unread counts need."""
+    return (
+        Membership.objects.filter(user=user, room__is_archived=False)
+        .select_related("room")
+        .order_by("room__kind", "room__name")
+    )
+
+
+def public_rooms() -> QuerySet[Room]:
+    return Room.objects.filter(kind=Room.Kind.PUBLIC, is_archived=False).order_by("name")
+
+
+def _messages(room: Room) -> QuerySet[Message]:
+    return Message.objects.filter(room=room).select_related("author", "room")
+
+
+def message_history(
+    *, room: Room, before_seq: int | None = None, limit: int | None = None
+) -> list[Message]:
+    """A page of messages ending just before `before_seq`, oldest first (keyset by seq)."""
+    limit = min(limit or settings.CHAT_HISTORY_PAGE_SIZE, settings.CHAT_HISTORY_PAGE_SIZE)
+    queryset = _messages(room)
+    if before_seq is not None:
+        queryset = queryset.filter(seq__lt=before_seq)
+    page = list(queryset.order_by("-seq")[:limit])
+    page.reverse()
+    return page
+
+
+def messages_after(*, room: Room, after_seq: int, limit: int) -> list[Message]:
+    """Messages with seq > after_seq, oldest first, at most `limit`."""
+    return list(_messages(room).filter(seq__gt=after_seq).order_by("seq")[:limit])

@@ -1,0 +1,153 @@
+"""HTTP adapters for rooms: pages and the JSON history endpoint. Thin: they call
+selectors and services and turn domain errors into pages or JSON errors."""
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from rooms import events, selectors, services
+from rooms.errors import ChatError, InvalidInput, NotFound
+from rooms.forms import RoomCreateForm
+
+
+def _access_or_404(request: HttpRequest, slug: str) -> selectors.RoomAccess:
+    try:
+        return selectors.room_access(user=request.user, slug=slug)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+
+
+def _sidebar(request: HttpRequest) -> list[dict[str, Any]]:
+    return [
+        {
+            "slug": m.room.slug,
+            "name": m.room.name,
+            "kind": m.room.kind,
+            "last_seq": m.room.last_seq,
+            "unread": max(m.room.last_seq - m.last_read_seq, 0),
+        }
+        for m in selectors.memberships_for_user(user=request.user)
+    ]
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    first = selectors.memberships_for_user(user=request.user).first()
+    if first is None:
+        return redirect("rooms:list")
+    return redirect("rooms:detail", slug=first.room.slug)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def room_list(request: HttpRequest) -> HttpResponse:
+    form = RoomCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            room = services.room_create(
+                creator=request.user,
+                name=form.cleaned_data["name"],
+                topic=form.cleaned_data["topic"],
+            )
+        except InvalidInput as error:
+            form.add_error("name", error.message)
+        else:
+            return redirect("rooms:detail", slug=room.slug)
+    joined = set(selectors.member_room_ids(user=request.user))
+    return render(
+        request,
+        "rooms/room_list.html",
+        {
+            "form": form,
+            "rooms": selectors.public_rooms(),
+            "joined": joined,
+            "sidebar": _sidebar(request),
+        },
+    )
+
+
+@login_required
+@require_GET
+def room_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    access = _access_or_404(request, slug)
+    page = selectors.message_history(room=access.room)
+    client_state = {
+        "user": events.user_payload(request.user),
+        "room": events.room_payload(access.room),
+        "is_member": access.is_member,
+        "last_read_seq": access.membership.last_read_seq if access.membership else None,
+        "messages": [events.message_payload(m) for m in page],
+        "rooms": _sidebar(request),
+        "max_length": settings.CHAT_MESSAGE_MAX_LENGTH,
+    }
+    return render(
+        request,
+        "rooms/room_detail.html",
+        {"room": access.room, "access": access, "client_state": client_state,
+         "sidebar": client_state["rooms"]},
+    )
+
+
+@login_required
+@require_POST
+def room_join(request: HttpRequest, slug: str) -> HttpResponse:
+    access = _access_or_404(request, slug)
+    try:
+        services.membership_join(user=request.user, room=access.room)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    return redirect("rooms:detail", slug=slug)
+
+
+@login_required
+@require_POST
+def room_leave(request: HttpRequest, slug: str) -> HttpResponse:
+    access = _access_or_404(request, slug)
+    if access.is_member:
+        services.membership_leave(user=request.user, room=access.room)
+    return redirect("rooms:list")
+
+
+def _json_error(error: ChatError) -> JsonResponse:
+    return JsonResponse(
+        {"error": {"code": error.code, "message": error.message}}, status=error.status
+    )
+
+
+@require_GET
+def api_history(request: HttpRequest, slug: str) -> JsonResponse:
+    """Older messages, keyset by seq: ?before=<seq>&limit=<n> (n ≤ 50)."""
+    if not request.user.is_authenticated:
+        return JsonResponse(
+            {"error": {"code": "unauthenticated", "message": "Log in first."}}, status=401
+        )
+    try:
+        access = selectors.room_access(user=request.user, slug=slug)
+        before = _optional_int(request.GET.get("before"), "before")
+        limit = _optional_int(request.GET.get("limit"), "limit")
+    except ChatError as error:
+        return _json_error(error)
+    page = selectors.message_history(room=access.room, before_seq=before, limit=limit)
+    return JsonResponse(
+        {
+            "room": access.room.slug,
+            "messages": [events.message_payload(m) for m in page],
+            "has_more": bool(page) and page[0].seq > 1,
+        }
+    )
+
+
+def _optional_int(value: str | None, name: str) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 1:
+        raise InvalidInput(f"“{name}” must be a whole number ≥ 1.")
+    return number
