@@ -121,14 +121,18 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # REDIS_URL set: Redis pub/sub, one message per process per event (many daphnes).
 # Unset: the in-memory layer, which only reaches sockets of this one process.
 REDIS_URL = os.environ.get("REDIS_URL", "")
-if REDIS_URL:
-    CHANNEL_LAYERS = {
+
+
+def channel_layers(redis_url: str) -> dict:
+    if not redis_url:
+        return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    return {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
                 "hosts": [
                     {
-                        "address": REDIS_URL,
+                        "address": redis_url,
                         # redis-py 8 times reads out after 5 s by default, which would
                         # drop idle subscribers; pub/sub reads poll with their own timeout.
                         "socket_timeout": None,
@@ -140,8 +144,9 @@ if REDIS_URL:
             },
         }
     }
-else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+
+CHANNEL_LAYERS = channel_layers(REDIS_URL)
 
 # --- Auth -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

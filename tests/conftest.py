@@ -1,0 +1,89 @@
+"""Shared fixtures: a real Redis for the channel layer, a live daphne, a real Chromium."""
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.test import override_settings
+
+from chatsite.settings import channel_layers
+from tests.servers import Daphne, RedisServer, Site
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """Every test's channel layer is channels-redis against this real server."""
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    overrides = override_settings(REDIS_URL=server.url, CHANNEL_LAYERS=channel_layers(server.url))
+    overrides.enable()
+    try:
+        yield server
+    finally:
+        overrides.disable()
+        server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_files(settings) -> None:
+    """Templates render without a collected manifest; the live site uses the real one."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(scope="session")
+def live_site(tmp_path_factory: pytest.TempPathFactory, redis_server: RedisServer) -> Site:
+    return Site(tmp_path_factory.mktemp("site"), redis_server.url).prepare()
+
+
+@pytest.fixture(scope="session")
+def live_server_url(live_site: Site) -> Iterator[str]:
+    """The chat served by a real daphne, as in production, on a free port."""
+    server = Daphne(live_site).start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def new_context(browser) -> Iterator:
+    """Makes isolated browser contexts (separate cookies: separate people)."""
+    contexts = []
+
+    def make(**options):
+        context = browser.new_context(**options)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()

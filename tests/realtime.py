@@ -1,0 +1,50 @@
+"""Helpers for consumer tests: sockets through the full ASGI stack, as a browser has."""
+
+import json
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.test import Client
+
+from accounts.models import User
+from chatsite.asgi import application
+
+ORIGIN = b"http://127.0.0.1"
+
+
+@database_sync_to_async
+def session_cookie(user: User) -> str:
+    client = Client()
+    client.force_login(user)
+    return client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+async def connect(user: User | None, *, origin: bytes = ORIGIN) -> WebsocketCommunicator:
+    """Opens /ws/ as `user` (anonymous if None) and waits for the handshake."""
+    headers = [(b"origin", origin), (b"host", b"127.0.0.1")]
+    if user is not None:
+        cookie = await session_cookie(user)
+        headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode()))
+    communicator = WebsocketCommunicator(application, "/ws/", headers=headers)
+    communicator.connected, communicator.close_code = await communicator.connect(timeout=5)
+    return communicator
+
+
+async def receive(communicator: WebsocketCommunicator, timeout: float = 3) -> dict[str, Any]:
+    return json.loads(await communicator.receive_from(timeout=timeout))
+
+
+async def receive_until(
+    communicator: WebsocketCommunicator, kind: str, timeout: float = 3
+) -> dict[str, Any]:
+    """Skips frames until one of type `kind` arrives."""
+    while True:
+        frame = await receive(communicator, timeout)
+        if frame["type"] == kind:
+            return frame
+
+
+async def send(communicator: WebsocketCommunicator, frame: dict[str, Any] | str) -> None:
+    await communicator.send_to(text_data=frame if isinstance(frame, str) else json.dumps(frame))
