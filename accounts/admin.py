@@ -10,5 +10,12 @@ class UserAdmin(DjangoUserAdmin):
         *DjangoUserAdmin.fieldsets,
         ("Chat", {"fields": ("display_name",)}),
     )
-    list_display = ("username", "display_name", "email", "is_staff", "is_active", "date_joined")
+    list_display = (
+        "username",
+        "display_name",
+        "email",
+        "is_staff",
+        "is_active",
+        "date_joined",
+    )
     search_fields = ("username", "display_name", "email")

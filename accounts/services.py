@@ -8,7 +8,7 @@ from accounts.models import User
 
 @transaction.atomic
 def user_create(*, username: str, password: str, display_name: str = "") -> User:
-    """Creates a user and seats them in the default room so they land somewhere to talk."""
+    """Creates a user and seats them in the default room: somewhere to talk at once."""
     from rooms.services import membership_join_default_rooms
 
     user = get_user_model().objects.create_user(

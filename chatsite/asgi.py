@@ -1,4 +1,4 @@
-"""ASGI entry point: HTTP goes to Django, WebSockets through the origin and auth checks."""
+"""ASGI entry point: HTTP goes to Django; WebSockets pass origin and auth checks."""
 
 import logging
 import os

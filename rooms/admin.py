@@ -15,8 +15,16 @@ class RoomAdmin(admin.ModelAdmin):
     list_filter = ("kind", "is_archived")
     search_fields = ("name", "slug", "topic")
     readonly_fields = ("slug", "last_seq", "created_by", "created_at")
-    fields = ("name", "slug", "topic", "kind", "is_archived", "last_seq", "created_by",
-              "created_at")
+    fields = (
+        "name",
+        "slug",
+        "topic",
+        "kind",
+        "is_archived",
+        "last_seq",
+        "created_by",
+        "created_at",
+    )
 
     def save_model(self, request: HttpRequest, obj: Room, form, change: bool) -> None:
         if change:
@@ -27,7 +35,9 @@ class RoomAdmin(admin.ModelAdmin):
         )
         obj.pk, obj.slug = room.pk, room.slug
 
-    def has_delete_permission(self, request: HttpRequest, obj: Room | None = None) -> bool:
+    def has_delete_permission(
+        self, request: HttpRequest, obj: Room | None = None
+    ) -> bool:
         # Deleting a room would erase its history; archive it instead.
         return False
 
@@ -49,7 +59,9 @@ class MembershipAdmin(admin.ModelAdmin):
     def delete_model(self, request: HttpRequest, obj: Membership) -> None:
         services.membership_leave(user=obj.user, room=obj.room)
 
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
+    def delete_queryset(
+        self, request: HttpRequest, queryset: QuerySet[Membership]
+    ) -> None:
         for membership in queryset.select_related("user", "room"):
             self.delete_model(request, membership)
 
@@ -62,8 +74,15 @@ class MessageAdmin(admin.ModelAdmin):
     list_select_related = ("room", "author")
     date_hierarchy = "created_at"
     readonly_fields = (
-        "room", "seq", "author", "body", "client_id", "created_at", "edited_at",
-        "deleted_at", "deleted_by",
+        "room",
+        "seq",
+        "author",
+        "body",
+        "client_id",
+        "created_at",
+        "edited_at",
+        "deleted_at",
+        "deleted_by",
     )
 
     @admin.display(description="Body")
@@ -84,6 +103,8 @@ class MessageAdmin(admin.ModelAdmin):
         """Soft-deletes through the service: open pages show the message as deleted."""
         services.message_delete(actor=request.user, message=obj)
 
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
+    def delete_queryset(
+        self, request: HttpRequest, queryset: QuerySet[Message]
+    ) -> None:
         for message in queryset.select_related("room", "author"):
             self.delete_model(request, message)

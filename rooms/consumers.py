@@ -1,8 +1,7 @@
 """The WebSocket adapter: one socket per browser tab at /ws/.
 
-Thin on purpose: frames are parsed and answered by rooms.protocol, what the socket follows
-is a rooms.realtime.Follower, and events arrive already rendered to text.
-"""
+Thin on purpose: frames are parsed and answered by rooms.protocol, what the socket
+follows is a rooms.realtime.Follower, and events arrive already rendered to text."""
 
 import logging
 from typing import Any
@@ -50,7 +49,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             frames = await self.follower.answer(frame)
         except Exception:
             logger.exception("Frame %s failed", frame["type"])
-            error = ChatError("Something went wrong on the server; try again.", code="internal")
+            error = ChatError(
+                "Something went wrong on the server; try again.", code="internal"
+            )
             frames = [protocol.error_frame(error, protocol.ref_of(frame))]
         for out in frames:
             await self._send_frame(out)

@@ -1,4 +1,4 @@
-"""Domain errors: each carries the stable `code` clients see in error frames and JSON."""
+"""Domain errors, each with the stable `code` clients see in error frames and JSON."""
 
 
 class ChatError(Exception):

@@ -1,9 +1,9 @@
 """Event payloads and publishing after commit.
 
-An event is rendered to its final JSON text once, here, and that text crosses the channel
-layer; consumers forward it as is. Publishing waits for the transaction to commit, so no
-one sees a message that was rolled back. The channel layer is only a doorbell: if it
-fails, the database still holds the truth and clients catch up by seq.
+An event is rendered to its final JSON text once, here, and that text crosses the
+channel layer; consumers forward it as is. Publishing waits for the transaction to
+commit, so no one sees a message that was rolled back. The channel layer is only a
+doorbell: if it fails, the database still holds the truth and clients catch up by seq.
 """
 
 import json

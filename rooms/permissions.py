@@ -1,4 +1,4 @@
-"""Who may read, post in and manage a room. Every entry point asks here, nowhere else."""
+"""Who may read, post in and manage a room. Every entry point asks here."""
 
 from accounts.models import User
 from rooms.models import Membership, Message, Room
@@ -12,7 +12,12 @@ def can_read(user: User, room: Room, membership: Membership | None) -> bool:
 
 
 def can_join(user: User, room: Room) -> bool:
-    return user.is_authenticated and user.is_active and room.is_public and not room.is_archived
+    return (
+        user.is_authenticated
+        and user.is_active
+        and room.is_public
+        and not room.is_archived
+    )
 
 
 def can_post(user: User, room: Room, membership: Membership | None) -> bool:
@@ -33,7 +38,9 @@ def can_moderate(user: User, room: Room, membership: Membership | None) -> bool:
     }
 
 
-def can_delete_message(user: User, message: Message, membership: Membership | None) -> bool:
+def can_delete_message(
+    user: User, message: Message, membership: Membership | None
+) -> bool:
     """Authors delete their own messages; staff and room moderators delete any."""
     if not user.is_authenticated or not user.is_active:
         return False

@@ -43,7 +43,8 @@ def _slug(frame: dict[str, Any], key: str = "room") -> str:
 
 def _seq(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ProtocolError(f"“{name}” must be a whole number ≥ 0.", code="invalid")
+        message = f"“{name}” must be a whole number ≥ 0."
+        raise ProtocolError(message, code="invalid")
     return value
 
 
@@ -55,7 +56,7 @@ def _client_id(value: object) -> uuid.UUID:
 
 
 def parse(text: str) -> dict[str, Any]:
-    """Validates a frame's shape; raises ProtocolError with a clear message if it is wrong."""
+    """Validates a frame's shape; a wrong one raises ProtocolError saying why."""
     if len(text.encode()) > settings.CHAT_MAX_FRAME_BYTES:
         raise ProtocolError(
             f"Frames are limited to {settings.CHAT_MAX_FRAME_BYTES:,} bytes.",
@@ -81,14 +82,18 @@ def parse(text: str) -> dict[str, Any]:
         rooms = frame.get("rooms")
         if not isinstance(rooms, dict) or len(rooms) > MAX_RESUME_ROOMS:
             raise ProtocolError(
-                "“rooms” must be an object of room slug to last seq.", code="invalid"
+                "“rooms” must map room slugs to last seqs.", code="invalid"
             )
         return {
             "type": "resume",
             "rooms": {_slug({"room": s}): _seq(n, s) for s, n in rooms.items()},
         }
     if kind == "read":
-        return {"type": "read", "room": _slug(frame), "seq": _seq(frame.get("seq"), "seq")}
+        return {
+            "type": "read",
+            "room": _slug(frame),
+            "seq": _seq(frame.get("seq"), "seq"),
+        }
     if kind == "ping":
         return {"type": "ping"}
     raise ProtocolError(f"Unknown frame type {kind!r}.", code="unknown_type")
@@ -101,7 +106,7 @@ def ref_of(frame: dict[str, Any]) -> str | None:
 
 
 def handle(user: User, frame: dict[str, Any]) -> Reply:
-    """Answers a parsed frame. Domain errors become error frames; nothing is half-done."""
+    """Answers a parsed frame; domain errors become error frames, nothing half-done."""
     try:
         return _HANDLERS[frame["type"]](user, frame)
     except ChatError as error:
@@ -136,7 +141,9 @@ def catch_up(user: User, slug: str, last_seq: int) -> tuple[dict[str, Any], int]
     """
     access = selectors.room_access(user=user, slug=slug)
     limit = settings.CHAT_RESUME_LIMIT
-    missing = selectors.messages_after(room=access.room, after_seq=last_seq, limit=limit + 1)
+    missing = selectors.messages_after(
+        room=access.room, after_seq=last_seq, limit=limit + 1
+    )
     if len(missing) > limit:
         frame = {"type": "resync", "room": slug, "last_seq": access.room.last_seq}
     else:

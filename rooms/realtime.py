@@ -1,10 +1,9 @@
 """What one live connection follows, shared by every transport.
 
-A WebSocket consumer and an event stream both hold a Follower: it joins the channel-layer
-groups of the user and of the rooms the connection follows, and decides which events the
-connection may see. Keeping this in one place is what makes a removed member's sockets and
-streams go quiet at the same moment.
-"""
+A WebSocket consumer and an event stream both hold a Follower: it joins the channel-
+layer groups of the user and of the rooms the connection follows, and decides which
+events the connection may see. Keeping this in one place is what makes a removed
+member's sockets and streams go quiet at the same moment."""
 
 from typing import Any
 
@@ -33,7 +32,9 @@ class Follower:
 
     async def start(self) -> None:
         """Follows the user's own group and every room they are a member of."""
-        await self.channel_layer.group_add(events.user_group(self.user.pk), self.channel_name)
+        await self.channel_layer.group_add(
+            events.user_group(self.user.pk), self.channel_name
+        )
         for room_id in await member_room_ids(self.user):
             await self.follow(room_id)
 
@@ -47,7 +48,9 @@ class Follower:
     async def follow(self, room_id: int) -> None:
         if room_id not in self.room_ids:
             self.room_ids.add(room_id)
-            await self.channel_layer.group_add(events.room_group(room_id), self.channel_name)
+            await self.channel_layer.group_add(
+                events.room_group(room_id), self.channel_name
+            )
 
     async def unfollow(self, room_id: int) -> None:
         if room_id in self.room_ids:
@@ -57,10 +60,10 @@ class Follower:
             )
 
     async def admit(self, event: dict[str, Any]) -> str | None:
-        """The text to forward for a chat event, or None if this connection may not see it.
+        """The text to forward for a chat event, or None if this connection may not.
 
         Membership events change what is followed before anything is forwarded, and an
-        event for a room no longer followed is dropped even if the group still delivers it.
+        event for a room no longer followed is dropped even if its group delivers it.
         """
         if room_id := event.get("subscribe"):
             await self.follow(room_id)

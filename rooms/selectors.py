@@ -54,7 +54,9 @@ def memberships_for_user(*, user: User) -> QuerySet[Membership]:
 
 
 def public_rooms() -> QuerySet[Room]:
-    return Room.objects.filter(kind=Room.Kind.PUBLIC, is_archived=False).order_by("name")
+    return Room.objects.filter(kind=Room.Kind.PUBLIC, is_archived=False).order_by(
+        "name"
+    )
 
 
 def _messages(room: Room) -> QuerySet[Message]:
@@ -64,8 +66,10 @@ def _messages(room: Room) -> QuerySet[Message]:
 def message_history(
     *, room: Room, before_seq: int | None = None, limit: int | None = None
 ) -> list[Message]:
-    """A page of messages ending just before `before_seq`, oldest first (keyset by seq)."""
-    limit = min(limit or settings.CHAT_HISTORY_PAGE_SIZE, settings.CHAT_HISTORY_PAGE_SIZE)
+    """The page of messages just before `before_seq`, oldest first (keyset by seq)."""
+    limit = min(
+        limit or settings.CHAT_HISTORY_PAGE_SIZE, settings.CHAT_HISTORY_PAGE_SIZE
+    )
     queryset = _messages(room)
     if before_seq is not None:
         queryset = queryset.filter(seq__lt=before_seq)

@@ -1,8 +1,8 @@
-"""The one write path. Every change to rooms, memberships and messages is a function here.
+"""The one write path. Every change to rooms, memberships and messages is a function
+here.
 
 Views, consumers, the admin and management commands call these; each runs in one
-transaction and publishes its event only after commit.
-"""
+transaction and publishes its event only after commit."""
 
 import uuid
 from dataclasses import dataclass
@@ -19,7 +19,7 @@ from rooms.models import Membership, Message, Room
 
 
 def clean_body(body: object) -> str:
-    """The stored text of a message: trimmed, 1 to CHAT_MESSAGE_MAX_LENGTH characters."""
+    """A message's stored text: trimmed, 1 to CHAT_MESSAGE_MAX_LENGTH characters."""
     if not isinstance(body, str):
         raise InvalidInput("The message must be text.")
     text = body.strip()
@@ -34,7 +34,7 @@ def clean_body(body: object) -> str:
     return text
 
 
-# --- Rooms -----------------------------------------------------------------------------
+# --- Rooms --------------------------------------------------------------------------
 
 
 @transaction.atomic
@@ -54,12 +54,14 @@ def room_create(
                 slug=slug, name=name, topic=topic.strip(), kind=kind, created_by=creator
             )
     except IntegrityError as exc:
-        raise InvalidInput(f"A room named “{name}” already exists.", code="taken") from exc
+        raise InvalidInput(
+            f"A room named “{name}” already exists.", code="taken"
+        ) from exc
     _join(user=creator, room=room, role=Membership.Role.OWNER)
     return room
 
 
-# --- Memberships ------------------------------------------------------------------------
+# --- Memberships --------------------------------------------------------------------
 
 
 def _join(*, user: User, room: Room, role: str = Membership.Role.MEMBER) -> Membership:
@@ -111,9 +113,9 @@ def membership_mark_read(*, user: User, room: Room, seq: int) -> int:
     The user's other tabs and devices hear of it, so their unread badges clear too.
     """
     seq = min(seq, Room.objects.values_list("last_seq", flat=True).get(pk=room.pk))
-    moved = Membership.objects.filter(user=user, room=room, last_read_seq__lt=seq).update(
-        last_read_seq=seq
-    )
+    moved = Membership.objects.filter(
+        user=user, room=room, last_read_seq__lt=seq
+    ).update(last_read_seq=seq)
     if moved:
         events.publish_on_commit(
             events.user_group(user.pk), {"type": "read", "room": room.slug, "seq": seq}
@@ -121,7 +123,7 @@ def membership_mark_read(*, user: User, room: Room, seq: int) -> int:
     return seq
 
 
-# --- Messages --------------------------------------------------------------------------
+# --- Messages -----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -156,9 +158,13 @@ def message_send(
         return previous
     try:
         with transaction.atomic():
-            message = _store_message(author=author, room=room, text=text, client_id=client_id)
+            message = _store_message(
+                author=author, room=room, text=text, client_id=client_id
+            )
     except IntegrityError:
-        if client_id is not None and (previous := _previous_send(author, room, client_id)):
+        if client_id is not None and (
+            previous := _previous_send(author, room, client_id)
+        ):
             return previous
         raise
     return SendResult(message=message, created=True)
@@ -182,7 +188,11 @@ def _store_message(
     Membership.objects.filter(pk=membership.pk).update(last_read_seq=seq)
     events.publish_on_commit(
         events.room_group(locked.pk),
-        {"type": "message", "room": locked.slug, "message": events.message_payload(message)},
+        {
+            "type": "message",
+            "room": locked.slug,
+            "message": events.message_payload(message),
+        },
         room_id=locked.pk,
     )
     return message

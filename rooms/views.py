@@ -1,16 +1,16 @@
-"""HTTP adapters for rooms: pages and the JSON history endpoint. Thin: they call
-selectors and services and turn domain errors into pages or JSON errors."""
+"""HTTP adapters for rooms: the pages. Thin: they call selectors and services and turn
+domain errors into pages. The JSON API is rooms/api.py."""
 
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from rooms import events, selectors, services
-from rooms.errors import ChatError, InvalidInput, NotFound
+from rooms.errors import InvalidInput, NotFound
 from rooms.forms import RoomCreateForm
 
 
@@ -87,8 +87,12 @@ def room_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "rooms/room_detail.html",
-        {"room": access.room, "access": access, "client_state": client_state,
-         "sidebar": client_state["rooms"]},
+        {
+            "room": access.room,
+            "access": access,
+            "client_state": client_state,
+            "sidebar": client_state["rooms"],
+        },
     )
 
 
@@ -110,44 +114,3 @@ def room_leave(request: HttpRequest, slug: str) -> HttpResponse:
     if access.is_member:
         services.membership_leave(user=request.user, room=access.room)
     return redirect("rooms:list")
-
-
-def _json_error(error: ChatError) -> JsonResponse:
-    return JsonResponse(
-        {"error": {"code": error.code, "message": error.message}}, status=error.status
-    )
-
-
-@require_GET
-def api_history(request: HttpRequest, slug: str) -> JsonResponse:
-    """Older messages, keyset by seq: ?before=<seq>&limit=<n> (n ≤ 50)."""
-    if not request.user.is_authenticated:
-        return JsonResponse(
-            {"error": {"code": "unauthenticated", "message": "Log in first."}}, status=401
-        )
-    try:
-        access = selectors.room_access(user=request.user, slug=slug)
-        before = _optional_int(request.GET.get("before"), "before")
-        limit = _optional_int(request.GET.get("limit"), "limit")
-    except ChatError as error:
-        return _json_error(error)
-    page = selectors.message_history(room=access.room, before_seq=before, limit=limit)
-    return JsonResponse(
-        {
-            "room": access.room.slug,
-            "messages": [events.message_payload(m) for m in page],
-            "has_more": bool(page) and page[0].seq > 1,
-        }
-    )
-
-
-def _optional_int(value: str | None, name: str) -> int | None:
-    if value is None or value == "":
-        return None
-    try:
-        number = int(value)
-    except ValueError:
-        number = -1
-    if number < 1:
-        raise InvalidInput(f"“{name}” must be a whole number ≥ 1.")
-    return number

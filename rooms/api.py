@@ -1,0 +1,102 @@
+"""The JSON API: message history, and the HTTP transports for clients without a
+WebSocket (POSTed frames, an event stream, long-polling), which speak the same protocol
+as /ws/ (see docs/protocol.md)."""
+
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.views.decorators.http import require_GET, require_POST
+
+from rooms import events, protocol, selectors, streams
+from rooms.errors import ChatError, InvalidInput
+
+
+def _unauthenticated() -> JsonResponse:
+    return JsonResponse(
+        {"error": {"code": "unauthenticated", "message": "Log in first."}}, status=401
+    )
+
+
+def _error(error: ChatError) -> JsonResponse:
+    return JsonResponse(
+        {"error": {"code": error.code, "message": error.message}}, status=error.status
+    )
+
+
+@require_POST
+def frames(request: HttpRequest) -> JsonResponse:
+    """A client frame as the POST body; the answers as JSON `{"frames": [...]}`."""
+    if not request.user.is_authenticated:
+        return _unauthenticated()
+    try:
+        frame = protocol.parse(request.body.decode("utf-8", errors="replace"))
+    except ChatError as error:
+        return _error(error)
+    reply = protocol.handle(request.user, frame)
+    return JsonResponse({"frames": reply.frames})
+
+
+def _cursor(request: HttpRequest) -> streams.Cursor:
+    text = request.headers.get("Last-Event-ID") or request.GET.get("cursor", "")
+    return streams.Cursor.parse(text)
+
+
+@require_GET
+async def stream(request: HttpRequest) -> HttpResponse:
+    user = await request.auser()
+    if not user.is_authenticated:
+        return _unauthenticated()
+    try:
+        cursor = _cursor(request)
+    except ChatError as error:
+        return _error(error)
+    return StreamingHttpResponse(
+        streams.event_stream(user, cursor),
+        content_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@require_GET
+async def poll(request: HttpRequest) -> HttpResponse:
+    user = await request.auser()
+    if not user.is_authenticated:
+        return _unauthenticated()
+    try:
+        cursor = _cursor(request)
+    except ChatError as error:
+        return _error(error)
+    found = await streams.poll(user, cursor)
+    body = {"events": found, "cursor": str(cursor)}
+    return HttpResponse(events.encode(body), content_type="application/json")
+
+
+@require_GET
+def history(request: HttpRequest, slug: str) -> JsonResponse:
+    """Older messages, keyset by seq: ?before=<seq>&limit=<n> (n ≤ 50)."""
+    if not request.user.is_authenticated:
+        return _unauthenticated()
+    try:
+        access = selectors.room_access(user=request.user, slug=slug)
+        before = _optional_int(request.GET.get("before"), "before")
+        limit = _optional_int(request.GET.get("limit"), "limit")
+    except ChatError as error:
+        return _error(error)
+    page = selectors.message_history(room=access.room, before_seq=before, limit=limit)
+    return JsonResponse(
+        {
+            "room": access.room.slug,
+            "messages": [events.message_payload(m) for m in page],
+            "has_more": bool(page) and page[0].seq > 1,
+        }
+    )
+
+
+def _optional_int(value: str | None, name: str) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 1:
+        raise InvalidInput(f"“{name}” must be a whole number ≥ 1.")
+    return number

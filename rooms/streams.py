@@ -1,0 +1,156 @@
+"""Fallback transports for when a WebSocket cannot get through.
+
+An event stream (`text/event-stream`, resumable with Last-Event-ID) and long-polling
+carry the same events as the socket, from the same Follower and protocol code; the
+client sends its frames with plain POSTs to /api/frames. The event id is a cursor,
+`slug:seq,...`: the last seq delivered per room, so a reconnecting stream or the next
+poll catches up from the database exactly where the last one stopped."""
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from channels.layers import get_channel_layer
+
+from accounts.models import User
+from rooms import events, protocol
+from rooms.realtime import Follower
+
+KEEPALIVE_SECONDS = 15
+POLL_SECONDS = 25
+POLL_GATHER_SECONDS = 0.05
+
+
+class Cursor:
+    """The last seq delivered per room; drops what the client already has."""
+
+    def __init__(self, seqs: dict[str, int]) -> None:
+        self.seqs = dict(seqs)
+
+    @classmethod
+    def parse(cls, text: str) -> "Cursor":
+        """Reads `slug:seq,slug:seq`; raises ProtocolError on anything else."""
+        rooms: dict[str, Any] = {}
+        for part in filter(None, text.split(",")):
+            slug, _, seq = part.rpartition(":")
+            if not slug or not seq.isdigit():
+                raise protocol.ProtocolError("The cursor is malformed.", code="invalid")
+            rooms[slug] = int(seq)
+        frame = protocol.parse(json.dumps({"type": "resume", "rooms": rooms}))
+        return cls(frame["rooms"])
+
+    def __str__(self) -> str:
+        return ",".join(f"{slug}:{seq}" for slug, seq in self.seqs.items())
+
+    def admit(self, frame: dict[str, Any]) -> bool:
+        """Advances over the messages in `frame`; False if it holds nothing new."""
+        kind = frame.get("type")
+        if kind == "message":
+            return self._advance(frame["room"], frame["message"]["seq"])
+        if kind == "messages":
+            fresh = [
+                m
+                for m in frame["messages"]
+                if m["seq"] > self.seqs.get(frame["room"], 0)
+            ]
+            frame["messages"] = fresh
+            for message in fresh:
+                self.seqs[frame["room"]] = message["seq"]
+            return True
+        if kind == "resync":
+            self.seqs[frame["room"]] = frame["last_seq"]
+        return True
+
+    def _advance(self, room: str, seq: int) -> bool:
+        if seq <= self.seqs.get(room, 0):
+            return False
+        self.seqs[room] = seq
+        return True
+
+
+class Listener:
+    """One connection's channel, its Follower, and a queue of the events it may see."""
+
+    def __init__(self, user: User) -> None:
+        self.user = user
+        self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.follower: Follower | None = None
+        self._receiver: asyncio.Task | None = None
+
+    async def __aenter__(self) -> "Listener":
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        self.follower = Follower(layer, channel, self.user)
+        # One long-lived receive: cancelling a pending receive would drop the channel.
+        self._receiver = asyncio.create_task(self._receive(layer, channel))
+        await self.follower.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._receiver.cancel()
+        await asyncio.gather(self._receiver, return_exceptions=True)
+        await self.follower.stop()
+
+    async def _receive(self, layer: Any, channel: str) -> None:
+        while True:
+            self.queue.put_nowait(await layer.receive(channel))
+
+    async def catch_up(self, cursor: Cursor) -> list[dict[str, Any]]:
+        """What the cursor is missing, from the database; rooms in it are followed."""
+        if not cursor.seqs:
+            return []
+        frames = await self.follower.answer({"type": "resume", "rooms": cursor.seqs})
+        return [f for f in frames if cursor.admit(f)]
+
+    async def next(self, cursor: Cursor, wait: float) -> dict[str, Any] | None:
+        """The next live event this connection may see and has not had, or None."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while (left := deadline - loop.time()) > 0:
+            try:
+                event = await asyncio.wait_for(self.queue.get(), left)
+            except TimeoutError:
+                return None
+            text = await self.follower.admit(event)
+            if text is None:
+                continue
+            frame = json.loads(text)
+            if cursor.admit(frame):
+                return frame
+        return None
+
+
+def sse(frame: dict[str, Any], cursor: Cursor) -> str:
+    return f"id: {cursor}\nevent: {frame['type']}\ndata: {events.encode(frame)}\n\n"
+
+
+async def event_stream(user: User, cursor: Cursor) -> AsyncIterator[str]:
+    """An endless text/event-stream; ends when the client goes away."""
+    async with Listener(user) as listener:
+        yield "retry: 2000\n\n"
+        yield sse({"type": "hello", "user": events.user_payload(user)}, cursor)
+        for frame in await listener.catch_up(cursor):
+            yield sse(frame, cursor)
+        while True:
+            frame = await listener.next(cursor, KEEPALIVE_SECONDS)
+            yield ": keep-alive\n\n" if frame is None else sse(frame, cursor)
+
+
+async def poll(user: User, cursor: Cursor, wait: float = POLL_SECONDS) -> list[dict]:
+    """One long-poll: what is missed, else waits for the first live events."""
+    async with Listener(user) as listener:
+        frames = [
+            f
+            for f in await listener.catch_up(cursor)
+            if f.get("type") != "messages" or f["messages"]
+        ]
+        if frames:
+            return frames
+        first = await listener.next(cursor, wait)
+        if first is None:
+            return []
+        frames = [first]
+        while (more := await listener.next(cursor, POLL_GATHER_SECONDS)) is not None:
+            frames.append(more)
+        return frames
