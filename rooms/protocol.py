@@ -6,6 +6,7 @@ these same two functions, so every transport has the same rules.
 """
 
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,7 @@ from rooms import events, selectors, services
 from rooms.errors import ChatError, InvalidInput, NotFound
 
 MAX_RESUME_ROOMS = 500
+SLUG = re.compile(r"[-a-zA-Z0-9_]{1,80}")
 
 
 class ProtocolError(ChatError):
@@ -36,7 +38,7 @@ def error_frame(error: ChatError, ref: str | None = None) -> dict[str, Any]:
 
 def _slug(frame: dict[str, Any], key: str = "room") -> str:
     value = frame.get(key)
-    if not isinstance(value, str) or not value or len(value) > 80:
+    if not isinstance(value, str) or not SLUG.fullmatch(value):
         raise ProtocolError(f"“{key}” must be a room slug.", code="invalid")
     return value
 

@@ -1,0 +1,91 @@
+"""A cookie-keeping HTTP client for tests against a live daphne (no browser needed)."""
+
+import http.cookiejar
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from typing import Any
+
+from tests.factories import PASSWORD
+
+
+class Session:
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+
+    def cookie(self, name: str) -> str:
+        return next(c.value for c in self.jar if c.name == name)
+
+    def open(self, path: str, *, data: bytes | None = None, headers=None, timeout=10):
+        request = urllib.request.Request(
+            self.base_url + path, data=data, headers=headers or {}
+        )
+        try:
+            return self.opener.open(request, timeout=timeout)
+        except urllib.error.HTTPError as error:
+            return error
+
+    def signup(self, username: str | None = None) -> "Session":
+        """Signs up through the real form; the session is then logged in."""
+        self.username = username or f"u{uuid.uuid4().hex[:10]}"
+        self.open("/accounts/signup/").read()
+        form = {
+            "username": self.username,
+            "display_name": self.username.title(),
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+            "csrfmiddlewaretoken": self.cookie("csrftoken"),
+        }
+        self.open(
+            "/accounts/signup/",
+            data=urllib.parse.urlencode(form).encode(),
+            headers={"Referer": self.base_url + "/accounts/signup/"},
+        ).read()
+        assert any(c.name == "sessionid" for c in self.jar), "sign-up did not log in"
+        return self
+
+    def get_json(self, path: str, **kwargs) -> tuple[int, Any]:
+        response = self.open(path, **kwargs)
+        return response.status, json.loads(response.read())
+
+    def post_frame(self, frame: dict[str, Any] | str) -> tuple[int, Any]:
+        body = frame if isinstance(frame, str) else json.dumps(frame)
+        response = self.open(
+            "/api/frames",
+            data=body.encode(),
+            headers={
+                "Content-Type": "application/json",
+                "X-CSRFToken": self.cookie("csrftoken"),
+                "Referer": self.base_url + "/",
+            },
+        )
+        return response.status, json.loads(response.read())
+
+    def send(self, room: str, body: str) -> dict[str, Any]:
+        status, answer = self.post_frame(
+            {"type": "send", "room": room, "body": body, "client_id": str(uuid.uuid4())}
+        )
+        assert status == 200, answer
+        (ack,) = answer["frames"]
+        assert ack["type"] == "ack", ack
+        return ack
+
+
+def read_events(response, count: int) -> list[tuple[str, dict[str, Any]]]:
+    """Reads `count` events from an event stream as (id, frame) pairs."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    event_id = ""
+    while len(found) < count:
+        line = response.readline().decode()
+        if not line:
+            raise EOFError("the stream ended")
+        line = line.rstrip("\n")
+        if line.startswith("id: "):
+            event_id = line[4:]
+        elif line.startswith("data: "):
+            found.append((event_id, json.loads(line[6:])))
+    return found
