@@ -200,6 +200,8 @@ CHAT_HISTORY_PAGE_SIZE = 50
 CHAT_RESUME_LIMIT = int(os.environ.get("CHAT_RESUME_LIMIT", "500"))
 CHAT_MAX_FRAME_BYTES = int(os.environ.get("CHAT_MAX_FRAME_BYTES", str(64 * 1024)))
 CHAT_DEFAULT_ROOM_SLUG = "general"
+CHAT_INVITE_DAYS = int(os.environ.get("CHAT_INVITE_DAYS", "7"))
+CHAT_DM_MAX_PEOPLE = 8
 
 # --- Logging ----------------------------------------------------------------------------
 LOGGING = {

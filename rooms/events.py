@@ -37,11 +37,12 @@ def user_payload(user: User | None) -> dict[str, Any]:
     return {"id": user.pk, "username": user.username, "name": user.shown_name}
 
 
-def room_payload(room: Room) -> dict[str, Any]:
+def room_payload(room: Room, *, name: str | None = None) -> dict[str, Any]:
+    """`name` overrides the stored one: a DM is named for whoever reads it."""
     return {
         "id": room.pk,
         "slug": room.slug,
-        "name": room.name,
+        "name": name or room.name,
         "topic": room.topic,
         "kind": room.kind,
         "last_seq": room.last_seq,

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class Room(models.Model):
@@ -21,6 +22,9 @@ class Room(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     is_archived = models.BooleanField(default=False)
+    # Direct messages only: the sorted member ids, unique, so two people starting the
+    # same conversation at the same instant end up in one room.
+    dm_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
     # The seq of the newest message; the next message takes last_seq + 1 in the
     # same transaction, which keeps seq gap-free per room.
     last_seq = models.BigIntegerField(default=0)
@@ -34,6 +38,10 @@ class Room(models.Model):
     @property
     def is_public(self) -> bool:
         return self.kind == self.Kind.PUBLIC
+
+    @property
+    def is_direct(self) -> bool:
+        return self.kind == self.Kind.DIRECT
 
 
 class Membership(models.Model):
@@ -96,3 +104,26 @@ class Message(models.Model):
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+
+class Invite(models.Model):
+    """A link that admits its holder to a private room until expiry or revocation."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="invites")
+    token = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Invite to {self.room}"
+
+    @property
+    def is_usable(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()

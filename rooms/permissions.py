@@ -45,3 +45,15 @@ def can_delete_message(
     if not user.is_authenticated or not user.is_active:
         return False
     return message.author_id == user.pk or can_moderate(user, message.room, membership)
+
+
+def can_manage_members(user: User, room: Room, membership: Membership | None) -> bool:
+    """A room's owner and moderators invite and remove people; a DM has no managers."""
+    return (
+        user.is_authenticated
+        and user.is_active
+        and not room.is_direct
+        and not room.is_archived
+        and membership is not None
+        and membership.role in {Membership.Role.OWNER, Membership.Role.MODERATOR}
+    )

@@ -3,12 +3,12 @@
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from accounts.models import User
 from rooms import permissions
 from rooms.errors import NotFound
-from rooms.models import Membership, Message, Room
+from rooms.models import Invite, Membership, Message, Room
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,35 @@ def room_access(*, user: User, slug: str) -> RoomAccess:
     return RoomAccess(room=room, membership=membership)
 
 
+def room_title(*, room: Room, viewer: User) -> str:
+    """A DM is named for the other people in it, as each of them sees it."""
+    if not room.is_direct:
+        return room.name
+    others = sorted(
+        m.user.shown_name for m in room.memberships.all() if m.user_id != viewer.pk
+    )
+    return ", ".join(others) or "Just you"
+
+
+def room_members(*, room: Room) -> QuerySet[Membership]:
+    return room.memberships.select_related("user").order_by("joined_at")
+
+
+def room_invites(*, room: Room) -> QuerySet[Invite]:
+    return room.invites.filter(revoked_at__isnull=True).select_related("created_by")
+
+
+def users_search(*, query: str, exclude: User, limit: int = 20) -> QuerySet[User]:
+    """People to start a DM with, by username or display name."""
+    query = query.strip()
+    users = User.objects.filter(is_active=True).exclude(pk=exclude.pk)
+    if query:
+        users = users.filter(
+            Q(username__icontains=query) | Q(display_name__icontains=query)
+        )
+    return users.order_by("username")[:limit]
+
+
 def member_room_ids(*, user: User) -> list[int]:
     return list(Membership.objects.filter(user=user).values_list("room_id", flat=True))
 
@@ -49,6 +78,7 @@ def memberships_for_user(*, user: User) -> QuerySet[Membership]:
     return (
         Membership.objects.filter(user=user, room__is_archived=False)
         .select_related("room")
+        .prefetch_related("room__memberships__user")
         .order_by("room__kind", "room__name")
     )
 

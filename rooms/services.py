@@ -4,8 +4,11 @@ here.
 Views, consumers, the admin and management commands call these; each runs in one
 transaction and publishes its event only after commit."""
 
+import secrets
+import string
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -13,9 +16,9 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import User
-from rooms import events, permissions
+from rooms import events, permissions, selectors
 from rooms.errors import Forbidden, InvalidInput, NotFound
-from rooms.models import Membership, Message, Room
+from rooms.models import Invite, Membership, Message, Room
 
 
 def clean_body(body: object) -> str:
@@ -37,26 +40,37 @@ def clean_body(body: object) -> str:
 # --- Rooms --------------------------------------------------------------------------
 
 
+def _random_suffix(length: int) -> str:
+    alphabet = string.ascii_lowercase + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
 @transaction.atomic
 def room_create(
     *, creator: User, name: str, topic: str = "", kind: str = Room.Kind.PUBLIC
 ) -> Room:
-    """Creates a room named `name` with a unique slug; its creator is its owner."""
+    """Creates a room; its creator is its owner.
+
+    A public room's slug is its name, unique. A private room's slug gets a random
+    suffix, so neither its URL nor a "name taken" error tells anyone that it exists.
+    """
+    if kind not in {Room.Kind.PUBLIC, Room.Kind.PRIVATE}:
+        raise InvalidInput("A room is public or private.")
     name = name.strip()
-    slug = slugify(name)[:80]
-    if not slug:
+    base = slugify(name)[:70]
+    if not base:
         raise InvalidInput("A room name needs at least one letter or digit.")
+    slug = base if kind == Room.Kind.PUBLIC else f"{base}-{_random_suffix(8)}"
+    taken = InvalidInput(f"A room named “{name}” already exists.", code="taken")
     if Room.objects.filter(slug=slug).exists():
-        raise InvalidInput(f"A room named “{name}” already exists.", code="taken")
+        raise taken
     try:
         with transaction.atomic():
             room = Room.objects.create(
                 slug=slug, name=name, topic=topic.strip(), kind=kind, created_by=creator
             )
     except IntegrityError as exc:
-        raise InvalidInput(
-            f"A room named “{name}” already exists.", code="taken"
-        ) from exc
+        raise taken from exc
     _join(user=creator, room=room, role=Membership.Role.OWNER)
     return room
 
@@ -69,15 +83,42 @@ def _join(*, user: User, room: Room, role: str = Membership.Role.MEMBER) -> Memb
         user=user, room=room, defaults={"role": role, "last_read_seq": room.last_seq}
     )
     if created:
-        events.publish_on_commit(
-            events.user_group(user.pk),
-            {
-                "type": "room_joined",
-                "room": events.room_payload(room),
-                "last_read_seq": membership.last_read_seq,
-            },
-            subscribe=room.pk,
-        )
+        _announce_joined(membership)
+    return membership
+
+
+def _announce_joined(membership: Membership) -> None:
+    """Tells the user's open tabs: show this room, and start following it."""
+    room, user = membership.room, membership.user
+    events.publish_on_commit(
+        events.user_group(user.pk),
+        {
+            "type": "room_joined",
+            "room": events.room_payload(
+                room, name=selectors.room_title(room=room, viewer=user)
+            ),
+            "last_read_seq": membership.last_read_seq,
+        },
+        subscribe=room.pk,
+    )
+
+
+def _remove(*, user: User, room: Room) -> None:
+    """Ends a membership; the user's open sockets and streams stop following at once."""
+    Membership.objects.filter(user=user, room=room).delete()
+    events.publish_on_commit(
+        events.user_group(user.pk),
+        {"type": "room_left", "room": room.slug},
+        unsubscribe=room.pk,
+    )
+
+
+def _managed(*, actor: User, room: Room) -> Membership:
+    membership = Membership.objects.filter(room=room, user=actor).first()
+    if not permissions.can_read(actor, room, membership):
+        raise NotFound("No such room.")
+    if not permissions.can_manage_members(actor, room, membership):
+        raise Forbidden("Only the room's owner and moderators can do that.")
     return membership
 
 
@@ -96,14 +137,182 @@ def membership_join_default_rooms(*, user: User) -> None:
 
 @transaction.atomic
 def membership_leave(*, user: User, room: Room) -> None:
-    deleted, _ = Membership.objects.filter(user=user, room=room).delete()
-    if not deleted:
+    """Leaves a room.
+
+    An owner hands ownership on to the longest-standing moderator, else member; the
+    last person in a private room cannot leave it ownerless.
+    """
+    membership = Membership.objects.filter(user=user, room=room).first()
+    if membership is None:
         raise InvalidInput("You are not in this room.", code="not_member")
-    events.publish_on_commit(
-        events.user_group(user.pk),
-        {"type": "room_left", "room": room.slug},
-        unsubscribe=room.pk,
+    if membership.role == Membership.Role.OWNER:
+        _hand_on_ownership(room=room, leaving=user)
+    _remove(user=user, room=room)
+
+
+def _hand_on_ownership(*, room: Room, leaving: User) -> None:
+    others = Membership.objects.filter(room=room).exclude(user=leaving)
+    if others.filter(role=Membership.Role.OWNER).exists():
+        return
+    heir = (
+        others.filter(role=Membership.Role.MODERATOR)
+        .order_by("joined_at", "pk")
+        .first()
+        or others.order_by("joined_at", "pk").first()
     )
+    if heir is None:
+        if not room.is_public:
+            raise InvalidInput(
+                "You are the last member: invite someone to hand the room on first.",
+                code="last_owner",
+            )
+        return
+    heir.role = Membership.Role.OWNER
+    heir.save(update_fields=["role"])
+
+
+@transaction.atomic
+def membership_add(*, actor: User, room: Room, username: str) -> Membership:
+    """An owner or moderator adds someone by username; it appears in their sidebar."""
+    _managed(actor=actor, room=room)
+    user = User.objects.filter(username=username.strip(), is_active=True).first()
+    if user is None:
+        raise InvalidInput(
+            f"There is no one called “{username.strip()}”.", code="no_user"
+        )
+    if Membership.objects.filter(room=room, user=user).exists():
+        raise InvalidInput(
+            f"{user.shown_name} is already in this room.", code="already"
+        )
+    return _join(user=user, room=room)
+
+
+@transaction.atomic
+def membership_remove(*, actor: User, room: Room, user: User) -> None:
+    actor_membership = _managed(actor=actor, room=room)
+    target = Membership.objects.filter(room=room, user=user).first()
+    if target is None:
+        raise InvalidInput(f"{user.shown_name} is not in this room.", code="not_member")
+    if user == actor:
+        raise InvalidInput("To leave the room, use Leave.")
+    if target.role == Membership.Role.OWNER or (
+        target.role == Membership.Role.MODERATOR
+        and actor_membership.role != Membership.Role.OWNER
+    ):
+        raise Forbidden(
+            "Only the owner can remove a moderator; no one removes the owner."
+        )
+    _remove(user=user, room=room)
+
+
+@transaction.atomic
+def membership_set_role(
+    *, actor: User, room: Room, user: User, role: str
+) -> Membership:
+    """The owner makes members moderators and back."""
+    actor_membership = _managed(actor=actor, room=room)
+    if actor_membership.role != Membership.Role.OWNER:
+        raise Forbidden("Only the owner can change roles.")
+    if role not in {Membership.Role.MODERATOR, Membership.Role.MEMBER}:
+        raise InvalidInput("A role is moderator or member.")
+    target = Membership.objects.filter(room=room, user=user).first()
+    if target is None or target.role == Membership.Role.OWNER:
+        raise InvalidInput("That person is not a member whose role can change.")
+    target.role = role
+    target.save(update_fields=["role"])
+    return target
+
+
+# --- Invites -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def invite_create(*, actor: User, room: Room, days: int | None = None) -> Invite:
+    _managed(actor=actor, room=room)
+    if room.is_public:
+        raise InvalidInput("Anyone can join a public room; it needs no invite link.")
+    days = days or settings.CHAT_INVITE_DAYS
+    if not 1 <= days <= 30:
+        raise InvalidInput("An invite lasts from 1 to 30 days.")
+    return Invite.objects.create(
+        room=room,
+        token=secrets.token_urlsafe(24),
+        created_by=actor,
+        expires_at=timezone.now() + timedelta(days=days),
+    )
+
+
+@transaction.atomic
+def invite_revoke(*, actor: User, invite: Invite) -> Invite:
+    _managed(actor=actor, room=invite.room)
+    if invite.revoked_at is None:
+        invite.revoked_at = timezone.now()
+        invite.save(update_fields=["revoked_at"])
+    return invite
+
+
+def invite_for_token(*, token: str) -> Invite:
+    """The usable invite behind a link; expired, revoked and unknown look alike."""
+    invite = Invite.objects.select_related("room").filter(token=token).first()
+    if invite is None or not invite.is_usable or invite.room.is_archived:
+        raise NotFound(
+            "This invite link has expired or was revoked.", code="invite_invalid"
+        )
+    return invite
+
+
+@transaction.atomic
+def invite_accept(*, user: User, token: str) -> Membership:
+    invite = invite_for_token(token=token)
+    return _join(user=user, room=invite.room)
+
+
+# --- Direct messages -----------------------------------------------------------------
+
+
+def dm_open(*, user: User, usernames: list[str]) -> Room:
+    """The one conversation between `user` and these people, created on first use.
+
+    1:1 and group DMs (up to CHAT_DM_MAX_PEOPLE people) are unique per set of people,
+    even when several of them start it at the same instant.
+    """
+    names = sorted({n.strip() for n in usernames if n.strip()} - {user.username})
+    if not names:
+        raise InvalidInput("Choose someone other than yourself.", code="dm_self")
+    limit = settings.CHAT_DM_MAX_PEOPLE
+    if len(names) + 1 > limit:
+        raise InvalidInput(
+            f"A direct message has at most {limit} people.", code="dm_too_many"
+        )
+    others = list(User.objects.filter(username__in=names, is_active=True))
+    missing = set(names) - {u.username for u in others}
+    if missing:
+        raise InvalidInput(
+            f"There is no one called “{sorted(missing)[0]}”.", code="no_user"
+        )
+    people = [user, *others]
+    key = "-".join(str(pk) for pk in sorted(u.pk for u in people))
+    try:
+        with transaction.atomic():
+            room, created = Room.objects.get_or_create(
+                dm_key=key,
+                defaults={
+                    "slug": f"dm-{_random_suffix(12)}",
+                    "name": "Direct message",
+                    "kind": Room.Kind.DIRECT,
+                    "created_by": user,
+                },
+            )
+            if created:
+                memberships = [
+                    Membership.objects.create(user=person, room=room)
+                    for person in people
+                ]
+                for membership in memberships:
+                    _announce_joined(membership)
+    except IntegrityError:
+        room = Room.objects.get(dm_key=key)
+    return room
 
 
 @transaction.atomic
