@@ -386,6 +386,9 @@ def _store_message(
     membership = Membership.objects.filter(room=locked, user=author).first()
     if not permissions.can_read(author, locked, membership):
         raise NotFound("No such room.")
+    if locked.is_archived:
+        raise Forbidden("This room is archived: it keeps its history but takes no new "
+                        "messages.", code="archived")
     if not permissions.can_post(author, locked, membership):
         raise Forbidden("Join the room to post in it.", code="not_member")
     seq = locked.last_seq + 1
