@@ -7,9 +7,12 @@ run in production. See docs/deployment.md for the full list.
 import logging
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("CHAT_VAR_DIR", BASE_DIR / "var"))
@@ -31,10 +34,14 @@ def env_list(name: str, default: str) -> list[str]:
 def _secret_key() -> str:
     """SECRET_KEY from the environment, else one generated once and kept under var/.
 
-    A fresh clone then runs without configuration, and sessions survive restarts.
+    A fresh clone then runs without configuration, and sessions survive restarts. In
+    production (DJANGO_SECURE=1) it must come from the environment: daphnes on several
+    hosts would otherwise each sign sessions with a key of their own.
     """
     if key := os.environ.get("SECRET_KEY"):
         return key
+    if env_bool("DJANGO_SECURE", False):
+        raise ImproperlyConfigured("DJANGO_SECURE=1 needs SECRET_KEY from the env")
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     path = VAR_DIR / "secret_key"
     if not path.exists():
@@ -49,6 +56,24 @@ DEBUG = env_bool("DJANGO_DEBUG", env_bool("DEBUG", False))
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
+
+def _refuse_wildcards(hosts: list[str], origins: list[str]) -> None:
+    """A bare '*' would accept any Host header (and any WebSocket Origin, which the
+    origin check compares against ALLOWED_HOSTS): name the hosts instead."""
+    if "*" in hosts:
+        raise ImproperlyConfigured(
+            "ALLOWED_HOSTS must name the site's hosts, not '*' (e.g. chat.example.com)."
+        )
+    for origin in origins:
+        if origin == "*" or origin.partition("://")[2] == "*":
+            raise ImproperlyConfigured(
+                f"CSRF_TRUSTED_ORIGINS must name origins, not {origin!r} "
+                "(e.g. https://chat.example.com)."
+            )
+
+
+_refuse_wildcards(ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS)
+
 INSTALLED_APPS = [
     "daphne",
     "django.contrib.admin",
@@ -59,6 +84,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
+    "axes",
+    "csp",
     "accounts",
     "rooms",
 ]
@@ -66,12 +93,15 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "chatsite.urls"
@@ -80,7 +110,8 @@ ASGI_APPLICATION = "chatsite.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        # templates/ first, so the site's own pages override chatsite's fallbacks.
+        "DIRS": [BASE_DIR / "templates", BASE_DIR / "chatsite" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -151,6 +182,12 @@ CHANNEL_LAYERS = channel_layers(REDIS_URL)
 
 # --- Auth -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+# django-axes' backend goes first: it refuses a locked-out login before any password
+# is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "rooms:home"
 LOGOUT_REDIRECT_URL = "login"
@@ -186,14 +223,63 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SECURE_REFERRER_POLICY = "same-origin"
+# DJANGO_SECURE=1: served over HTTPS behind a proxy that sets X-Forwarded-Proto (only
+# the proxy may reach daphne, or a client could claim https itself).
 if env_bool("DJANGO_SECURE", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SSL_REDIRECT", True)
+    # A load balancer probes daphne directly over plain HTTP and wants a 200, not a 301.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+
+# Content-Security-Policy on every response, in development too, so a page that needs an
+# inline script or style breaks at once on a developer's machine, not first in
+# production. Scripts and styles come from our own static files only; the WebSocket and
+# the event stream go to our own host ('self' covers ws:/wss: of the same host in CSP
+# Level 3 browsers; tests/chatsite/test_security.py checks it in Chromium). Data blocks
+# (<script type="application/json">, Django's json_script) are not scripts and are fine.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "frame-ancestors": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+    }
+}
+if csp_report_uri := os.environ.get("CHAT_CSP_REPORT_URI"):
+    # Browsers POST what the policy blocked there (a collector of your own).
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["report-uri"] = [csp_report_uri]
+
+# --- Login throttling (django-axes) -----------------------------------------------------
+# CHAT_LOGIN_FAILURE_LIMIT failed logins, on the site's login or the admin's, lock for
+# CHAT_LOGIN_COOLOFF_MINUTES: the username that failed (from any address) and the IP
+# address they came from (for any username, which stops one address from spraying a
+# password across many accounts). Meanwhile even the right password gets the lockout
+# page. A successful login clears that user's own failures (chatsite/security.py).
+# Behind a proxy the IP address is only right when daphne runs with --proxy-headers
+# and the proxy overwrites X-Forwarded-For (docs/deployment.md): else every client
+# shares the proxy's address and five failures lock out everyone.
+AXES_HANDLER = "chatsite.security.AxesHandler"
+AXES_FAILURE_LIMIT = int(os.environ.get("CHAT_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(
+    minutes=int(os.environ.get("CHAT_LOGIN_COOLOFF_MINUTES", "15"))
+)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+# A try during the lockout does not restart the cool-off: someone who keeps retrying
+# is let back in on time.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "chatsite.security.lockout_response"
 
 # --- Chat -------------------------------------------------------------------------------
 CHAT_MESSAGE_MAX_LENGTH = 4000
