@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from rooms import services
-from rooms.models import Membership, Message, Room
+from rooms.models import Invite, Membership, Message, Room
 
 
 @admin.register(Room)
@@ -108,3 +108,19 @@ class MessageAdmin(admin.ModelAdmin):
     ) -> None:
         for message in queryset.select_related("room", "author"):
             self.delete_model(request, message)
+
+
+@admin.register(Invite)
+class InviteAdmin(admin.ModelAdmin):
+    list_display = ("room", "created_by", "created_at", "expires_at", "revoked_at")
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter), "expires_at")
+    search_fields = ("room__name", "room__slug", "created_by__username")
+    list_select_related = ("room", "created_by")
+    readonly_fields = ("room", "token", "created_by", "created_at", "expires_at")
+    fields = ("room", "token", "created_by", "created_at", "expires_at", "revoked_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
