@@ -4,6 +4,7 @@ domain errors into pages. The JSON API is rooms/api.py."""
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -12,20 +13,21 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from rooms import events, selectors, services
 from rooms.errors import InvalidInput, NotFound
 from rooms.forms import RoomCreateForm
+from rooms.models import Room
 
 
-def _access_or_404(request: HttpRequest, slug: str) -> selectors.RoomAccess:
+def access_or_404(request: HttpRequest, slug: str) -> selectors.RoomAccess:
     try:
         return selectors.room_access(user=request.user, slug=slug)
     except NotFound as exc:
         raise Http404(exc.message) from exc
 
 
-def _sidebar(request: HttpRequest) -> list[dict[str, Any]]:
+def sidebar(request: HttpRequest) -> list[dict[str, Any]]:
     return [
         {
             "slug": m.room.slug,
-            "name": m.room.name,
+            "name": selectors.room_title(room=m.room, viewer=request.user),
             "kind": m.room.kind,
             "last_seq": m.room.last_seq,
             "unread": max(m.room.last_seq - m.last_read_seq, 0),
@@ -36,7 +38,12 @@ def _sidebar(request: HttpRequest) -> list[dict[str, Any]]:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    first = selectors.memberships_for_user(user=request.user).first()
+    """The default room if the user is in it, else their first room, else the list."""
+    memberships = selectors.memberships_for_user(user=request.user)
+    first = (
+        memberships.filter(room__slug=settings.CHAT_DEFAULT_ROOM_SLUG).first()
+        or memberships.first()
+    )
     if first is None:
         return redirect("rooms:list")
     return redirect("rooms:detail", slug=first.room.slug)
@@ -52,6 +59,9 @@ def room_list(request: HttpRequest) -> HttpResponse:
                 creator=request.user,
                 name=form.cleaned_data["name"],
                 topic=form.cleaned_data["topic"],
+                kind=Room.Kind.PRIVATE
+                if form.cleaned_data["private"]
+                else Room.Kind.PUBLIC,
             )
         except InvalidInput as error:
             form.add_error("name", error.message)
@@ -65,7 +75,7 @@ def room_list(request: HttpRequest) -> HttpResponse:
             "form": form,
             "rooms": selectors.public_rooms(),
             "joined": joined,
-            "sidebar": _sidebar(request),
+            "sidebar": sidebar(request),
         },
     )
 
@@ -73,15 +83,18 @@ def room_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def room_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    access = _access_or_404(request, slug)
+    access = access_or_404(request, slug)
     page = selectors.message_history(room=access.room)
     client_state = {
         "user": events.user_payload(request.user),
-        "room": events.room_payload(access.room),
+        "room": events.room_payload(
+            access.room,
+            name=selectors.room_title(room=access.room, viewer=request.user),
+        ),
         "is_member": access.is_member,
         "last_read_seq": access.membership.last_read_seq if access.membership else None,
         "messages": [events.message_payload(m) for m in page],
-        "rooms": _sidebar(request),
+        "rooms": sidebar(request),
         "max_length": settings.CHAT_MESSAGE_MAX_LENGTH,
     }
     return render(
@@ -99,7 +112,7 @@ def room_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def room_join(request: HttpRequest, slug: str) -> HttpResponse:
-    access = _access_or_404(request, slug)
+    access = access_or_404(request, slug)
     try:
         services.membership_join(user=request.user, room=access.room)
     except NotFound as exc:
@@ -110,7 +123,11 @@ def room_join(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def room_leave(request: HttpRequest, slug: str) -> HttpResponse:
-    access = _access_or_404(request, slug)
+    access = access_or_404(request, slug)
     if access.is_member:
-        services.membership_leave(user=request.user, room=access.room)
+        try:
+            services.membership_leave(user=request.user, room=access.room)
+        except InvalidInput as error:
+            messages.error(request, error.message)
+            return redirect("rooms:detail", slug=slug)
     return redirect("rooms:list")
