@@ -1,0 +1,216 @@
+"""Production settings, checked the way a deployment meets them: in a fresh process whose
+environment is the one docs/deployment.md tells an operator to set."""
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.servers import ROOT
+
+# What the settings read; a test names its own values for all of them, so the
+# environment the suite runs in (a developer's, CI's DATABASE_URL) cannot leak in.
+SETTINGS_VARIABLES = {
+    "SECRET_KEY",
+    "DEBUG",
+    "ALLOWED_HOSTS",
+    "CSRF_TRUSTED_ORIGINS",
+    "DATABASE_URL",
+    "DATABASE_CONN_MAX_AGE",
+    "REDIS_URL",
+    "STATIC_ROOT",
+    "LOG_LEVEL",
+}
+
+
+@pytest.fixture
+def production_env(tmp_path: Path) -> dict[str, str]:
+    inherited = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in SETTINGS_VARIABLES
+        and not name.startswith(("DJANGO_", "CHAT_", "PYTEST_"))
+    }
+    return {
+        **inherited,
+        "DJANGO_SETTINGS_MODULE": "chatsite.settings",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECURE": "1",
+        "ALLOWED_HOSTS": "chat.example.com",
+        "CSRF_TRUSTED_ORIGINS": "https://chat.example.com",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'chat.sqlite3'}",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "CHAT_VAR_DIR": str(tmp_path / "var"),
+        "STATIC_ROOT": str(tmp_path / "static"),
+    }
+
+
+def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def check_deploy(env: dict[str, str]) -> subprocess.CompletedProcess:
+    return run(env, "manage.py", "check", "--deploy", "--fail-level", "WARNING")
+
+
+def in_django(env: dict[str, str], code: str) -> subprocess.CompletedProcess:
+    script = "import django; django.setup()\n" + textwrap.dedent(code)
+    return run(env, "-c", script)
+
+
+# --- manage.py check --deploy -----------------------------------------------------------
+
+
+def test_production_settings_pass_check_deploy_at_warning_level(production_env):
+    result = check_deploy(production_env)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_check_deploy_fails_with_debug_on(production_env):
+    result = check_deploy({**production_env, "DJANGO_DEBUG": "1"})
+
+    assert result.returncode != 0
+    assert "security.W018" in result.stderr
+
+
+def test_check_deploy_fails_with_a_short_secret_key(production_env):
+    result = check_deploy({**production_env, "SECRET_KEY": "short"})
+
+    assert result.returncode != 0
+    assert "security.W009" in result.stderr
+
+
+def test_check_deploy_fails_without_the_https_settings(production_env):
+    env = {**production_env}
+    del env["DJANGO_SECURE"]
+
+    result = check_deploy(env)
+
+    assert result.returncode != 0
+    for check in ["W004", "W008", "W012", "W016"]:  # HSTS, SSL redirect, 2 cookies
+        assert f"security.{check}" in result.stderr
+
+
+# --- Refused at startup ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("hosts", ["*", "chat.example.com,*", " * "])
+def test_a_wildcard_allowed_host_is_refused_at_startup(production_env, hosts):
+    for env in [production_env, {**production_env, "DJANGO_SECURE": "0"}]:
+        result = check_deploy({**env, "ALLOWED_HOSTS": hosts})
+
+        assert result.returncode != 0
+        assert "ImproperlyConfigured" in result.stderr
+        assert "ALLOWED_HOSTS must name the site's hosts" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "origins", ["*", "https://*", "https://chat.example.com,http://*"]
+)
+def test_a_wildcard_csrf_trusted_origin_is_refused_at_startup(production_env, origins):
+    result = check_deploy({**production_env, "CSRF_TRUSTED_ORIGINS": origins})
+
+    assert result.returncode != 0
+    assert "CSRF_TRUSTED_ORIGINS must name origins" in result.stderr
+
+
+def test_a_subdomain_wildcard_origin_is_still_allowed(production_env):
+    env = {**production_env, "CSRF_TRUSTED_ORIGINS": "https://*.example.com"}
+
+    assert check_deploy(env).returncode == 0
+
+
+def test_production_refuses_to_start_without_a_secret_key_from_the_environment(
+    production_env,
+):
+    env = {**production_env}
+    del env["SECRET_KEY"]
+
+    result = check_deploy(env)
+
+    assert result.returncode != 0
+    assert "DJANGO_SECURE=1 needs SECRET_KEY" in result.stderr
+
+
+# --- What a browser and a load balancer get ------------------------------------------------
+
+
+def test_production_http_behaviour(production_env):
+    """Plain HTTP is redirected to HTTPS except the health check; HTTPS (as the proxy
+    reports it) gets HSTS and the policy; unknown hosts are refused; cookies are
+    secure."""
+    result = in_django(
+        production_env,
+        """
+        import json
+        from django.conf import settings
+        from django.test import Client
+
+        client = Client(HTTP_HOST="chat.example.com")
+        plain = client.get("/accounts/login/")
+        health = client.get("/healthz")
+        secure = client.get("/healthz", HTTP_X_FORWARDED_PROTO="https")
+        stranger = Client(HTTP_HOST="evil.example").get(
+            "/healthz", HTTP_X_FORWARDED_PROTO="https"
+        )
+        print(json.dumps({
+            "plain": [plain.status_code, plain.get("Location")],
+            "health": health.status_code,
+            "secure": [secure.status_code, dict(secure.headers)],
+            "stranger": stranger.status_code,
+            "cookies_secure": [settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE],
+        }))
+        """,
+    )
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+
+    assert seen["plain"] == [301, "https://chat.example.com/accounts/login/"]
+    assert seen["health"] == 200
+    status, headers = seen["secure"]
+    assert status == 200
+    assert headers["Strict-Transport-Security"] == (
+        "max-age=31536000; includeSubDomains; preload"
+    )
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert seen["stranger"] == 400
+    assert seen["cookies_secure"] == [True, True]
+
+
+def test_development_defaults_need_no_environment(production_env, tmp_path):
+    """A fresh clone runs with nothing set: DEBUG off, a generated key kept under var/."""
+    env = {
+        name: value
+        for name, value in production_env.items()
+        if name
+        in {"PATH", "HOME", "DJANGO_SETTINGS_MODULE", "CHAT_VAR_DIR", "DATABASE_URL"}
+    }
+    result = in_django(
+        env,
+        """
+        from django.conf import settings
+        print(settings.DEBUG, len(settings.SECRET_KEY), settings.ALLOWED_HOSTS)
+        """,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[0] == "False"
+    assert int(result.stdout.split()[1]) >= 50
+    assert (Path(production_env["CHAT_VAR_DIR"]) / "secret_key").exists()
