@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import User
 from rooms import permissions, selectors, services
-from rooms.errors import ChatError, NotFound
+from rooms.errors import ChatError, InvalidInput, NotFound
 from rooms.forms import MemberAddForm
 from rooms.models import Invite
 from rooms.views import access_or_404, sidebar
@@ -54,19 +54,14 @@ def _act(request: HttpRequest, slug: str, action, success: str) -> HttpResponse:
 @login_required
 @require_POST
 def member_add(request: HttpRequest, slug: str) -> HttpResponse:
-    form = MemberAddForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Enter a username.")
-        return redirect("rooms:members", slug=slug)
-    username = form.cleaned_data["username"]
-    return _act(
-        request,
-        slug,
-        lambda room: services.membership_add(
-            actor=request.user, room=room, username=username
-        ),
-        f"Added {username}.",
-    )
+    username = request.POST.get("username", "").strip()
+
+    def add(room):
+        if not username:
+            raise InvalidInput("Enter a username.")
+        services.membership_add(actor=request.user, room=room, username=username)
+
+    return _act(request, slug, add, f"Added {username}.")
 
 
 @login_required
