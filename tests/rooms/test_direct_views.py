@@ -1,0 +1,63 @@
+import pytest
+from django.urls import reverse
+
+from rooms.models import Room
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_starting_a_dm_opens_the_one_room_for_that_pair(client):
+    alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
+    client.force_login(alice)
+    first = client.post(reverse("rooms:dm_new"), {"usernames": "bob"})
+    room = Room.objects.get(kind=Room.Kind.DIRECT)
+    assert first["Location"] == reverse("rooms:detail", args=[room.slug])
+    client.force_login(bob)
+    again = client.post(reverse("rooms:dm_new"), {"usernames": "alice"})
+    assert again["Location"] == first["Location"]
+    page = client.get(again["Location"])
+    assert page.status_code == 200
+    assert page.context["client_state"]["room"]["name"] == alice.shown_name
+
+
+@pytest.mark.parametrize(
+    ("usernames", "error"),
+    [
+        ("alice", "Choose someone other than yourself."),
+        ("ghost", "There is no one called “ghost”."),
+        (" ".join(f"p{n}" for n in range(8)), "at most 8 people"),
+    ],
+)
+def test_bad_dm_requests_come_back_as_form_errors(client, usernames, error):
+    alice = UserFactory(username="alice")
+    for n in range(8):
+        UserFactory(username=f"p{n}")
+    client.force_login(alice)
+    response = client.post(reverse("rooms:dm_new"), {"usernames": usernames})
+    assert response.status_code == 200
+    assert error in response.content.decode()
+    assert not Room.objects.filter(kind=Room.Kind.DIRECT).exists()
+
+
+def test_the_dm_page_prefills_from_a_name_link(client):
+    client.force_login(UserFactory())
+    response = client.get(reverse("rooms:dm_new") + "?to=bob")
+    assert response.context["form"]["usernames"].value() == "bob"
+
+
+def test_people_search_finds_by_username_or_name_and_never_yourself(client):
+    me = UserFactory(username="alice", display_name="Alice")
+    UserFactory(username="bob", display_name="Roberto")
+    UserFactory(username="carol", display_name="Carol", is_active=False)
+    client.force_login(me)
+    found = client.get(reverse("rooms:api_users") + "?q=rob").json()["users"]
+    assert [u["username"] for u in found] == ["bob"]
+    everyone = client.get(reverse("rooms:api_users")).json()["users"]
+    assert "alice" not in {u["username"] for u in everyone}
+    assert "carol" not in {u["username"] for u in everyone}
+
+
+def test_people_search_needs_a_login(client):
+    response = client.get(reverse("rooms:api_users"))
+    assert response.status_code == 302
