@@ -1,0 +1,202 @@
+"""rooms.events: payload shapes, and events published after commit through real Redis."""
+
+import asyncio
+import json
+import uuid
+from contextlib import asynccontextmanager
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+from rooms import events, services
+from rooms.models import Message, Room
+from tests.factories import RoomFactory, UserFactory, member, send
+
+# --- payloads ------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_when_a_message_is_rendered_then_it_has_the_one_message_shape():
+    room = RoomFactory()
+    alice = member(room, UserFactory(username="alice", display_name="Alice"))
+    client_id = uuid.uuid4()
+    message = services.message_send(
+        author=alice, room=room, body="hi <b>", client_id=client_id
+    ).message
+
+    assert events.message_payload(message) == {
+        "id": message.pk,
+        "room": room.slug,
+        "seq": 1,
+        "author": {"id": alice.pk, "username": "alice", "name": "Alice"},
+        "body": "hi <b>",
+        "client_id": str(client_id),
+        "created_at": message.created_at.isoformat(),
+        "edited_at": None,
+        "deleted": False,
+    }
+
+
+@pytest.mark.django_db
+def test_when_a_message_is_deleted_then_its_payload_hides_the_body():
+    room = RoomFactory()
+    alice = member(room)
+    message = send(room, alice, "secret")
+    services.message_delete(actor=alice, message=message)
+    message.refresh_from_db()
+
+    payload = events.message_payload(message)
+
+    assert payload["deleted"] is True
+    assert payload["body"] == ""
+    assert payload["seq"] == 1
+
+
+@pytest.mark.django_db
+def test_when_the_author_account_is_gone_then_the_message_shows_a_deleted_user():
+    room = RoomFactory()
+    alice = member(room)
+    message = send(room, alice)
+    alice.delete()
+    message = Message.objects.get(pk=message.pk)
+
+    assert events.message_payload(message)["author"] == {
+        "id": None,
+        "username": "",
+        "name": "Deleted user",
+    }
+
+
+@pytest.mark.django_db
+def test_when_a_user_has_no_display_name_then_their_username_is_shown():
+    user = UserFactory(username="bob", display_name="")
+
+    assert events.user_payload(user) == {"id": user.pk, "username": "bob", "name": "bob"}
+
+
+@pytest.mark.django_db
+def test_when_a_room_is_rendered_then_it_carries_its_last_seq():
+    room = RoomFactory(name="Lobby", slug="lobby", topic="hello", last_seq=12)
+
+    assert events.room_payload(room) == {
+        "id": room.pk,
+        "slug": "lobby",
+        "name": "Lobby",
+        "topic": "hello",
+        "kind": "public",
+        "last_seq": 12,
+    }
+
+
+def test_when_a_payload_is_encoded_then_it_is_compact_json_keeping_unicode():
+    text = events.encode({"type": "message", "body": "héllo ✓ <b>"})
+
+    assert text == '{"type":"message","body":"héllo ✓ <b>"}'
+    assert json.loads(text)["body"] == "héllo ✓ <b>"
+
+
+# --- publishing ----------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def listening(group: str):
+    """A raw channel on the real Redis layer, in `group`, as a consumer would be."""
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.group_add(group, channel)
+    try:
+        yield lambda timeout=3: asyncio.wait_for(layer.receive(channel), timeout)
+    finally:
+        await layer.group_discard(group, channel)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_when_a_message_is_published_then_the_event_carries_its_final_json_text():
+    room, alice = await database_sync_to_async(lambda: (r := RoomFactory(), member(r)))()
+
+    async with listening(events.room_group(room.pk)) as receive:
+        message = await database_sync_to_async(send)(room, alice, "ready-made")
+        event = await receive()
+
+    message = await database_sync_to_async(
+        Message.objects.select_related("room", "author").get
+    )(pk=message.pk)
+    # The event crossed Redis (msgpack) as plain data: text plus routing hints.
+    assert event == {
+        "type": "chat.event",
+        "text": events.encode(
+            {"type": "message", "room": room.slug, "message": events.message_payload(message)}
+        ),
+        "room_id": room.pk,
+        "subscribe": None,
+        "unsubscribe": None,
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_when_the_transaction_rolls_back_then_nothing_is_published():
+    room, alice = await database_sync_to_async(lambda: (r := RoomFactory(), member(r)))()
+
+    @database_sync_to_async
+    def send_then_fail():
+        with pytest.raises(RuntimeError), transaction.atomic():
+            send(room, alice, "rolled back")
+            raise RuntimeError
+
+    async with listening(events.room_group(room.pk)) as receive:
+        await send_then_fail()
+        await database_sync_to_async(send)(room, alice, "committed")
+        event = await receive()
+
+    assert json.loads(event["text"])["message"]["body"] == "committed"
+    assert json.loads(event["text"])["message"]["seq"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_when_a_user_joins_then_their_group_hears_room_joined_with_a_subscribe_hint():
+    room = await database_sync_to_async(RoomFactory)(last_seq=0)
+    bob = await database_sync_to_async(UserFactory)()
+
+    async with listening(events.user_group(bob.pk)) as receive:
+        await database_sync_to_async(services.membership_join)(user=bob, room=room)
+        event = await receive()
+
+    assert event["subscribe"] == room.pk
+    payload = json.loads(event["text"])
+    assert payload["type"] == "room_joined"
+    assert payload["room"]["slug"] == room.slug
+    assert payload["last_read_seq"] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_when_a_user_leaves_then_their_group_hears_room_left_with_an_unsubscribe_hint():
+    room = await database_sync_to_async(RoomFactory)()
+    bob = await database_sync_to_async(member)(room)
+
+    async with listening(events.user_group(bob.pk)) as receive:
+        await database_sync_to_async(services.membership_leave)(user=bob, room=room)
+        event = await receive()
+
+    assert event["unsubscribe"] == room.pk
+    assert json.loads(event["text"]) == {"type": "room_left", "room": room.slug}
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_when_redis_is_unreachable_then_the_write_still_commits(settings):
+    from chatsite.settings import channel_layers
+
+    room, alice = await database_sync_to_async(lambda: (r := RoomFactory(), member(r)))()
+    settings.CHANNEL_LAYERS = channel_layers("redis://127.0.0.1:1/0")
+
+    message = await database_sync_to_async(send)(room, alice, "the database is the truth")
+
+    stored = await database_sync_to_async(Room.objects.get)(pk=room.pk)
+    assert (message.seq, stored.last_seq) == (1, 1)
+
+
+def test_when_groups_are_named_then_room_and_user_groups_differ():
+    assert events.room_group(7) == "room.7"
+    assert events.user_group(7) == "user.7"
+

@@ -1,0 +1,260 @@
+"""rooms.protocol: parsing client frames and answering them, transport aside."""
+
+import json
+import uuid
+
+import pytest
+
+from rooms import protocol
+from rooms.errors import NotFound
+from rooms.models import Membership, Message, Room
+from tests.factories import RoomFactory, UserFactory, member, send
+
+CLIENT_ID = "6f1c1f4e-8a52-4f7e-9d55-2f0c7f1b2a10"
+
+
+# --- parse ---------------------------------------------------------------------------------
+
+
+def test_when_a_send_frame_is_parsed_then_only_known_fields_survive():
+    frame = protocol.parse(
+        json.dumps(
+            {
+                "type": "send",
+                "room": "general",
+                "body": "hi",
+                "client_id": CLIENT_ID,
+                "author": {"id": 1},
+                "seq": 5,
+            }
+        )
+    )
+
+    assert frame == {
+        "type": "send",
+        "room": "general",
+        "body": "hi",
+        "client_id": uuid.UUID(CLIENT_ID),
+    }
+
+
+def test_when_a_send_frame_has_no_body_then_parse_leaves_the_body_check_to_the_service():
+    frame = protocol.parse(json.dumps({"type": "send", "room": "a", "client_id": CLIENT_ID}))
+
+    assert frame["body"] is None
+
+
+def test_when_a_resume_frame_is_parsed_then_it_maps_slugs_to_seqs():
+    frame = protocol.parse('{"type": "resume", "rooms": {"general": 4, "dev-ops_2": 0}}')
+
+    assert frame == {"type": "resume", "rooms": {"general": 4, "dev-ops_2": 0}}
+
+
+def test_when_read_and_ping_frames_are_parsed_then_they_keep_their_fields():
+    assert protocol.parse('{"type": "read", "room": "general", "seq": 9}') == {
+        "type": "read",
+        "room": "general",
+        "seq": 9,
+    }
+    assert protocol.parse('{"type": "ping", "extra": 1}') == {"type": "ping"}
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("", "bad_json"),
+        ("nope", "bad_json"),
+        ("null", "bad_json"),
+        ("[]", "bad_json"),
+        ('{"type": 1}', "unknown_type"),
+        ('{"type": "history", "room": "general"}', "unknown_type"),
+        ('{"type": "send", "room": "general", "body": "x"}', "invalid"),
+        ('{"type": "send", "room": "general", "body": "x", "client_id": null}', "invalid"),
+        ('{"type": "send", "room": "general", "body": "x", "client_id": 12}', "invalid"),
+        ('{"type": "send", "room": "", "body": "x", "client_id": "%s"}' % CLIENT_ID,
+         "invalid"),
+        ('{"type": "send", "room": "%s", "body": "x", "client_id": "%s"}'
+         % ("a" * 81, CLIENT_ID), "invalid"),
+        ('{"type": "send", "room": "a/b", "body": "x", "client_id": "%s"}' % CLIENT_ID,
+         "invalid"),
+        ('{"type": "resume"}', "invalid"),
+        ('{"type": "resume", "rooms": {"general": 1.5}}', "invalid"),
+        ('{"type": "resume", "rooms": {"general": false}}', "invalid"),
+        ('{"type": "resume", "rooms": {"not a slug": 1}}', "invalid"),
+        ('{"type": "read", "room": "general", "seq": -1}', "invalid"),
+        ('{"type": "read", "seq": 1}', "invalid"),
+    ],
+)
+def test_when_a_frame_is_malformed_then_parse_raises_a_coded_error(text, code):
+    with pytest.raises(protocol.ProtocolError) as caught:
+        protocol.parse(text)
+
+    assert caught.value.code == code
+    assert caught.value.message
+
+
+def test_when_resume_names_too_many_rooms_then_invalid():
+    rooms = {f"room-{n}": 0 for n in range(protocol.MAX_RESUME_ROOMS + 1)}
+
+    with pytest.raises(protocol.ProtocolError) as caught:
+        protocol.parse(json.dumps({"type": "resume", "rooms": rooms}))
+
+    assert caught.value.code == "invalid"
+
+
+def test_when_a_frame_is_over_the_byte_limit_then_too_large_even_if_it_is_valid(settings):
+    settings.CHAT_MAX_FRAME_BYTES = 100
+    # 40 two-byte characters: under 100 characters, over 100 bytes.
+    text = json.dumps({"type": "ping", "pad": "é" * 40}, ensure_ascii=False)
+    assert len(text) < 100 < len(text.encode())
+
+    with pytest.raises(protocol.ProtocolError) as caught:
+        protocol.parse(text)
+
+    assert caught.value.code == "too_large"
+    assert "100" in caught.value.message
+
+
+def test_when_a_frame_is_exactly_at_the_byte_limit_then_it_parses(settings):
+    text = '{"type": "ping"}'
+    settings.CHAT_MAX_FRAME_BYTES = len(text)
+
+    assert protocol.parse(text) == {"type": "ping"}
+
+
+def test_when_an_error_frame_is_made_then_it_has_type_code_message_and_ref():
+    error = NotFound("No such room.")
+
+    assert protocol.error_frame(error, "general") == {
+        "type": "error",
+        "code": "not_found",
+        "message": "No such room.",
+        "ref": "general",
+    }
+
+
+def test_when_a_frame_is_answered_then_its_ref_is_the_client_id_or_the_room():
+    send_frame = protocol.parse(
+        json.dumps({"type": "send", "room": "a", "body": "x", "client_id": CLIENT_ID})
+    )
+
+    assert protocol.ref_of(send_frame) == CLIENT_ID
+    assert protocol.ref_of({"type": "read", "room": "a", "seq": 1}) == "a"
+    assert protocol.ref_of({"type": "ping"}) is None
+
+
+# --- handle --------------------------------------------------------------------------------
+
+
+def frame(**fields):
+    return protocol.parse(json.dumps(fields))
+
+
+@pytest.mark.django_db
+def test_when_a_member_sends_then_the_reply_is_an_ack_with_the_stored_message():
+    room = RoomFactory()
+    alice = member(room)
+
+    reply = protocol.handle(
+        alice, frame(type="send", room=room.slug, body="hi", client_id=CLIENT_ID)
+    )
+
+    stored = Message.objects.get()
+    (ack,) = reply.frames
+    assert ack["type"] == "ack"
+    assert (ack["client_id"], ack["room"], ack["seq"], ack["id"]) == (
+        CLIENT_ID,
+        room.slug,
+        1,
+        stored.pk,
+    )
+    assert ack["duplicate"] is False
+    assert ack["message"]["body"] == "hi"
+    assert reply.follow == []
+
+
+@pytest.mark.django_db
+def test_when_a_send_is_refused_then_the_reply_is_one_error_frame_refering_to_it():
+    room = RoomFactory()
+    outsider = UserFactory()
+
+    reply = protocol.handle(
+        outsider, frame(type="send", room=room.slug, body="hi", client_id=CLIENT_ID)
+    )
+
+    assert reply.frames == [
+        {
+            "type": "error",
+            "code": "not_member",
+            "message": "Join the room to post in it.",
+            "ref": CLIENT_ID,
+        }
+    ]
+    assert not Message.objects.exists()
+
+
+@pytest.mark.django_db
+def test_when_a_client_resumes_then_it_follows_the_rooms_it_may_read():
+    readable = RoomFactory()
+    alice = member(readable)
+    send(readable, alice, "one")
+    private = RoomFactory(kind=Room.Kind.PRIVATE)
+    send(private, member(private), "secret")
+
+    reply = protocol.handle(
+        alice, frame(type="resume", rooms={readable.slug: 0, private.slug: 0})
+    )
+
+    assert reply.follow == [readable.pk]
+    assert reply.frames[0]["type"] == "messages"
+    assert reply.frames[1] == {
+        "type": "error",
+        "code": "not_found",
+        "message": "No such room.",
+        "ref": private.slug,
+    }
+
+
+@pytest.mark.django_db
+def test_when_a_client_resumes_a_public_room_it_is_not_in_then_it_reads_and_follows_it():
+    room = RoomFactory()
+    send(room, member(room), "open to all")
+    reader = UserFactory()
+
+    reply = protocol.handle(reader, frame(type="resume", rooms={room.slug: 0}))
+
+    assert [m["body"] for m in reply.frames[0]["messages"]] == ["open to all"]
+    assert reply.follow == [room.pk]
+    assert not Membership.objects.filter(user=reader).exists()
+
+
+@pytest.mark.django_db
+def test_when_a_catch_up_is_over_the_limit_then_resync_names_the_newest_seq(settings):
+    settings.CHAT_RESUME_LIMIT = 3
+    room = RoomFactory()
+    alice = member(room)
+    for _ in range(5):
+        send(room, alice)
+
+    answer, room_id = protocol.catch_up(alice, room.slug, 1)
+
+    assert answer == {"type": "resync", "room": room.slug, "last_seq": 5}
+    assert room_id == room.pk
+
+
+@pytest.mark.django_db
+def test_when_a_member_reads_then_no_reply_frame_and_the_position_moves():
+    room = RoomFactory()
+    alice = member(room)
+    send(room, member(room))
+    send(room, member(room))
+
+    reply = protocol.handle(alice, frame(type="read", room=room.slug, seq=2))
+
+    assert reply.frames == []
+    assert Membership.objects.get(user=alice, room=room).last_read_seq == 2
+
+
+@pytest.mark.django_db
+def test_when_pinged_then_pong():
+    assert protocol.handle(UserFactory(), {"type": "ping"}).frames == [{"type": "pong"}]
