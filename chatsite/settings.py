@@ -240,8 +240,22 @@ if env_bool("DJANGO_SECURE", False):
 # inline script or style breaks at once on a developer's machine, not first in
 # production. Scripts and styles come from our own static files only; the WebSocket and
 # the event stream go to our own host ('self' covers ws:/wss: of the same host in CSP
-# Level 3 browsers; tests/chatsite/test_security.py checks it in Chromium). Data blocks
-# (<script type="application/json">, Django's json_script) are not scripts and are fine.
+# Level 3 browsers, which tests/chatsite/test_security.py checks in Chromium; behind
+# HTTPS the site's wss:// hosts are named too, for browsers that predate that). Data
+# blocks (<script type="application/json">, Django's json_script) are not scripts.
+
+
+def websocket_sources(hosts: list[str]) -> list[str]:
+    """wss:// sources for ALLOWED_HOSTS ('.example.com': it and its subdomains)."""
+    sources = []
+    for host in hosts:
+        if host.startswith("."):
+            sources += [f"wss://{host[1:]}", f"wss://*{host}"]
+        else:
+            sources.append(f"wss://{host}")
+    return sources
+
+
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
@@ -256,6 +270,10 @@ CONTENT_SECURITY_POLICY = {
         "form-action": [SELF],
     }
 }
+if env_bool("DJANGO_SECURE", False):
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["connect-src"] += websocket_sources(
+        ALLOWED_HOSTS
+    )
 if csp_report_uri := os.environ.get("CHAT_CSP_REPORT_URI"):
     # Browsers POST what the policy blocked there (a collector of your own).
     CONTENT_SECURITY_POLICY["DIRECTIVES"]["report-uri"] = [csp_report_uri]

@@ -187,7 +187,8 @@ def test_production_http_behaviour(production_env):
     assert headers["Strict-Transport-Security"] == (
         "max-age=31536000; includeSubDomains; preload"
     )
-    assert "script-src 'self'" in headers["Content-Security-Policy"]
+    policy = set(headers["Content-Security-Policy"].split("; "))
+    assert policy >= {"script-src 'self'", "connect-src 'self' wss://chat.example.com"}
     assert headers["X-Frame-Options"] == "DENY"
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert seen["stranger"] == 400

@@ -6,6 +6,7 @@ lock its one IP address out of every later browser test.
 """
 
 import re
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -22,8 +23,6 @@ from tests.factories import PASSWORD, UserFactory
 LIMIT = settings.AXES_FAILURE_LIMIT
 LOGIN = reverse("login")
 ADMIN_LOGIN = reverse("admin:login")
-
-pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
@@ -64,6 +63,7 @@ def wait_out_the_cool_off() -> None:
 # --- Lockout -------------------------------------------------------------------------
 
 
+@pytest.mark.django_db
 def test_failed_logins_on_the_login_form_lock_the_account_even_for_the_right_password():
     user = UserFactory()
     client = client_from("10.0.0.1")
@@ -76,6 +76,7 @@ def test_failed_logins_on_the_login_form_lock_the_account_even_for_the_right_pas
     assert not logged_in(client)
 
 
+@pytest.mark.django_db
 def test_the_lockout_page_says_why_for_how_long_and_links_back_to_the_login():
     user = UserFactory()
     client = client_from("10.0.0.1")
@@ -89,6 +90,7 @@ def test_the_lockout_page_says_why_for_how_long_and_links_back_to_the_login():
     assert f'href="{LOGIN}"' in page
 
 
+@pytest.mark.django_db
 def test_a_locked_account_is_locked_from_every_address():
     user = UserFactory()
     fail(client_from("10.0.0.1"), user.username, LIMIT)
@@ -100,6 +102,7 @@ def test_a_locked_account_is_locked_from_every_address():
     assert not logged_in(elsewhere)
 
 
+@pytest.mark.django_db
 def test_failures_on_the_admin_login_lock_the_admin_login():
     staff = UserFactory(is_staff=True, is_superuser=True)
     client = client_from("10.0.0.1")
@@ -113,6 +116,7 @@ def test_failures_on_the_admin_login_lock_the_admin_login():
     assert client.get(reverse("admin:index")).status_code == 302
 
 
+@pytest.mark.django_db
 def test_failures_on_the_site_login_also_lock_the_admin_login():
     staff = UserFactory(is_staff=True, is_superuser=True)
     fail(client_from("10.0.0.1"), staff.username, LIMIT)
@@ -124,6 +128,7 @@ def test_failures_on_the_site_login_also_lock_the_admin_login():
     assert not logged_in(client)
 
 
+@pytest.mark.django_db
 def test_one_address_failing_on_many_usernames_is_locked_out():
     """Password spraying: one try each on many accounts."""
     victims = UserFactory.create_batch(LIMIT)
@@ -141,6 +146,7 @@ def test_one_address_failing_on_many_usernames_is_locked_out():
     )
 
 
+@pytest.mark.django_db
 def test_fewer_failures_than_the_limit_do_not_lock():
     user = UserFactory()
     client = client_from("10.0.0.1")
@@ -152,6 +158,7 @@ def test_fewer_failures_than_the_limit_do_not_lock():
     assert logged_in(client)
 
 
+@pytest.mark.django_db
 def test_unknown_usernames_lock_alike_so_the_lockout_tells_nothing():
     known = UserFactory()
     fail(client_from("10.0.0.1"), known.username, LIMIT)
@@ -167,6 +174,7 @@ def test_unknown_usernames_lock_alike_so_the_lockout_tells_nothing():
 # --- Cool-off and reset ---------------------------------------------------------------
 
 
+@pytest.mark.django_db
 def test_after_the_cool_off_the_right_password_logs_in():
     user = UserFactory()
     client = client_from("10.0.0.1")
@@ -180,6 +188,7 @@ def test_after_the_cool_off_the_right_password_logs_in():
     assert logged_in(client)
 
 
+@pytest.mark.django_db
 def test_tries_during_the_lockout_do_not_extend_it():
     user = UserFactory()
     client = client_from("10.0.0.1")
@@ -194,6 +203,7 @@ def test_tries_during_the_lockout_do_not_extend_it():
     assert log_in(client, user.username, PASSWORD).status_code == 302
 
 
+@pytest.mark.django_db
 def test_a_successful_login_resets_the_count():
     user = UserFactory()
     client = client_from("10.0.0.1")
@@ -208,6 +218,7 @@ def test_a_successful_login_resets_the_count():
     assert logged_in(client)
 
 
+@pytest.mark.django_db
 def test_logging_in_to_ones_own_account_does_not_reset_failures_on_anothers():
     """django-axes' own reset would clear every failure from the same address."""
     victim, attacker = UserFactory(), UserFactory()
@@ -242,6 +253,7 @@ async def test_the_lockout_page_is_served_on_the_async_path_too():
 # --- Passwords --------------------------------------------------------------------------
 
 
+@pytest.mark.django_db
 def test_django_password_validators_stay_configured():
     names = {v["NAME"].rsplit(".", 1)[1] for v in settings.AUTH_PASSWORD_VALIDATORS}
     assert names >= {
@@ -274,6 +286,7 @@ def parse_policy(header: str) -> dict[str, str]:
     return {name: value for name, value in directives}
 
 
+@pytest.mark.django_db
 @pytest.mark.parametrize("path", [LOGIN, reverse("signup"), ADMIN_LOGIN, "/healthz"])
 def test_pages_carry_the_content_security_policy(client, path):
     response = client.get(path)
@@ -285,6 +298,7 @@ def test_pages_carry_the_content_security_policy(client, path):
     assert "unsafe-eval" not in response["Content-Security-Policy"]
 
 
+@pytest.mark.django_db
 def test_the_policy_applies_in_development_too(client, settings):
     settings.DEBUG = True
 
@@ -296,6 +310,7 @@ def test_the_policy_applies_in_development_too(client, settings):
     )
 
 
+@pytest.mark.django_db
 def test_logged_in_pages_carry_the_policy(client):
     client.force_login(user_create(username="reader", password=PASSWORD))
 
@@ -305,6 +320,7 @@ def test_logged_in_pages_carry_the_policy(client):
     assert "Content-Security-Policy" in response
 
 
+@pytest.mark.django_db
 def test_pages_have_no_inline_scripts_styles_or_handlers(client):
     """The policy would block them; catch them here, before a browser does."""
     client.force_login(user_create(username="reader", password=PASSWORD))
@@ -325,3 +341,81 @@ def test_pages_have_no_inline_scripts_styles_or_handlers(client):
             assert not re.search(r"\son[a-z]+\s*=", tag, flags=re.I), f"{tag} on {path}"
             assert not re.search(r"\sstyle\s*=", tag, flags=re.I), f"{tag} on {path}"
             assert "javascript:" not in tag.lower(), f"{tag} on {path}"
+
+
+# --- In a real browser ------------------------------------------------------------------
+
+RECORD_VIOLATIONS = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__csp.push(`${event.violatedDirective} ${event.blockedURI} ${event.sourceFile}`);
+});
+"""
+
+OPEN_SOCKET = """
+(url) => new Promise((resolve) => {
+  let socket;
+  try { socket = new WebSocket(url); } catch (error) { resolve(error.name); return; }
+  socket.onopen = () => { socket.close(); resolve("open"); };
+  socket.onerror = () => resolve("error");
+})
+"""
+
+
+@pytest.mark.e2e
+def test_pages_work_under_the_policy_in_chromium(
+    live_site, live_server_url, new_context
+):
+    """Every page loads without a single violation, and the page's own WebSocket (ws:
+    of the same host) passes connect-src 'self' while another host's is blocked."""
+    username = f"csp-{uuid.uuid4().hex[:8]}"
+    live_site.manage(
+        "shell",
+        "-c",
+        "from accounts.services import user_create; "
+        f"u = user_create(username='{username}', password='{PASSWORD}'); "
+        "u.is_staff = u.is_superuser = True; u.save()",
+    )
+    page = new_context().new_page()
+    page.add_init_script(RECORD_VIOLATIONS)
+    console = []
+    page.on("console", lambda message: console.append(message.text))
+
+    # The admin's login form, so this part depends on nothing but Django.
+    page.goto(live_server_url + ADMIN_LOGIN)
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.press("input[name=password]", "Enter")
+    page.wait_for_url(lambda url: "/login/" not in url)
+
+    origin = live_server_url.replace("http://", "ws://")
+    assert page.evaluate(OPEN_SOCKET, f"{origin}/ws/") == "open"
+    seen = {ADMIN_LOGIN: page.evaluate("window.__csp")}
+
+    for path in [
+        reverse("admin:index"),
+        reverse("admin:accounts_user_changelist"),
+        reverse("admin:accounts_user_add"),
+        reverse("rooms:home"),
+        reverse("rooms:list"),
+        reverse("profile"),
+    ]:
+        response = page.goto(live_server_url + path)
+        assert response.ok, f"{path}: {response.status}"
+        page.wait_for_load_state("networkidle")
+        seen[path] = page.evaluate("window.__csp")
+    page.context.clear_cookies()
+    for path in [LOGIN, reverse("signup")]:
+        response = page.goto(live_server_url + path)
+        assert response.ok, f"{path}: {response.status}"
+        page.wait_for_load_state("networkidle")
+        seen[path] = page.evaluate("window.__csp")
+
+    assert {path: v for path, v in seen.items() if v} == {}
+    assert not [text for text in console if "Content Security Policy" in text]
+
+    # The control: the policy is on and this test would see it fire.
+    other_host = origin.replace("127.0.0.1", "localhost")
+    assert page.evaluate(OPEN_SOCKET, f"{other_host}/ws/") != "open"
+    page.wait_for_function("window.__csp.length > 0")
+    assert page.evaluate("window.__csp")[0].startswith("connect-src ws://localhost")
