@@ -1,0 +1,82 @@
+"""Scale-out: two daphne processes sharing one Redis and one database act as one chat.
+
+Real processes, a real WebSocket client over TCP, sign-up through the real form.
+"""
+
+import json
+import uuid
+from contextlib import ExitStack
+from urllib.parse import urlsplit
+
+from websockets.sync.client import connect
+
+from tests.http import Session
+from tests.servers import Daphne
+
+
+def open_socket(server: Daphne, session: Session):
+    """A WebSocket to `server` carrying `session`'s cookie, as the browser tab has."""
+    url = urlsplit(server.url)
+    socket = connect(
+        f"ws://{url.netloc}/ws/",
+        origin=server.url,
+        additional_headers={"Cookie": f"sessionid={session.cookie('sessionid')}"},
+        open_timeout=10,
+    )
+    hello = json.loads(socket.recv(timeout=10))
+    assert hello["type"] == "hello"
+    assert hello["user"]["username"] == session.username
+    return socket
+
+
+def next_frame(socket, kind: str, timeout: float = 10) -> dict:
+    while True:
+        frame = json.loads(socket.recv(timeout=timeout))
+        if frame["type"] == kind:
+            return frame
+
+
+def test_when_a_message_is_sent_through_one_daphne_then_a_socket_on_another_gets_it(
+    live_site,
+):
+    with ExitStack() as stack:
+        first = Daphne(live_site).start()
+        stack.callback(first.stop)
+        second = Daphne(live_site).start()
+        stack.callback(second.stop)
+        assert first.process.pid != second.process.pid
+
+        alice = Session(first.url).signup()
+        bob = Session(second.url).signup()
+        on_first = stack.enter_context(open_socket(first, alice))
+        on_second = stack.enter_context(open_socket(second, bob))
+
+        # Alice, on the first daphne, writes to the room both signed up into.
+        body = f"across processes {uuid.uuid4()}"
+        client_id = str(uuid.uuid4())
+        on_first.send(
+            json.dumps(
+                {"type": "send", "room": "general", "body": body, "client_id": client_id}
+            )
+        )
+        ack = next_frame(on_first, "ack")
+        assert ack["client_id"] == client_id
+
+        seen_by_bob = next_frame(on_second, "message")
+        assert seen_by_bob["message"]["body"] == body
+        assert seen_by_bob["message"]["seq"] == ack["seq"]
+        assert seen_by_bob["message"]["author"]["username"] == alice.username
+
+        # And back the other way.
+        reply = f"heard you {uuid.uuid4()}"
+        on_second.send(
+            json.dumps(
+                {"type": "send", "room": "general", "body": reply,
+                 "client_id": str(uuid.uuid4())}
+            )
+        )
+        seen_by_alice = next_frame(on_first, "message")
+        while seen_by_alice["message"]["body"] == body:  # her own message first
+            seen_by_alice = next_frame(on_first, "message")
+        assert seen_by_alice["message"]["body"] == reply
+        assert seen_by_alice["message"]["seq"] == ack["seq"] + 1
