@@ -1,0 +1,246 @@
+/**
+ * The room page: wires the socket, the message list, the composer and the sidebar.
+ *
+ * The page arrives with the room's newest messages embedded as JSON; everything after
+ * that comes over the socket. The rules that keep the list exact live here. Each
+ * message shows once, keyed by id, and by client_id while it is being sent, because
+ * its ack and its live echo both arrive and either may come first. On every
+ * (re)connect the page asks for what came after the last seq it holds without a gap,
+ * and a live message that skips a seq asks the same, so a lost event costs a round
+ * trip, never a message.
+ */
+
+import { Composer } from "./composer.js";
+import { Connection } from "./connection.js";
+import { fetchMessages } from "./history.js";
+import { MessageList } from "./messages.js";
+import { Outbox } from "./outbox.js";
+import { Sidebar } from "./sidebar.js";
+import { showConnectionState } from "./status.js";
+import { Timeline } from "./timeline.js";
+
+const READ_DELAY_MS = 1000;
+
+const root = document.querySelector("[data-chat]");
+const state = JSON.parse(document.getElementById("client-state").textContent);
+const slug = state.room.slug;
+const me = state.user;
+const historyUrl = root.dataset.historyUrl;
+
+let isMember = state.is_member;
+let resuming = false;
+let readSent = state.last_read_seq ?? 0;
+let readTimer = 0;
+
+const timeline = new Timeline(state.messages);
+const outbox = new Outbox();
+const sidebar = new Sidebar(document.getElementById("sidebar"), state.rooms, me);
+const list = new MessageList(root, {
+  me,
+  roomName: state.room.name,
+  fetchOlder: loadOlder,
+  onRetry: retry,
+  onEdit: takeBack,
+});
+const composerForm = root.querySelector("[data-composer]");
+const composer = composerForm
+  ? new Composer(composerForm, { maxLength: state.max_length, onSend: send })
+  : null;
+const statusElement = root.querySelector("[data-connection-status]");
+const connection = new Connection(socketUrl(), {
+  onHello: caughtUp,
+  onFrame: (frame) => HANDLERS[frame.type]?.(frame),
+  onState: (connectionState) => showConnectionState(statusElement, connectionState),
+});
+
+list.replace(state.messages, state.messages.length > 0 && state.messages[0].seq > 1);
+connection.start();
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible") {
+    connection.wake();
+    queueRead();
+  }
+});
+
+function socketUrl() {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  return `${scheme}//${location.host}/ws/`;
+}
+
+function caughtUp() {
+  resuming = false;
+  requestMissing();
+  for (const item of outbox.unsent()) {
+    connection.send(sendFrame(item));
+  }
+  queueRead();
+}
+
+function requestMissing() {
+  if (!resuming) {
+    resuming = connection.send({ type: "resume", rooms: { [slug]: timeline.lastSeq } });
+  }
+}
+
+function sendFrame(item) {
+  return { type: "send", room: slug, body: item.body, client_id: item.clientId };
+}
+
+function send(body) {
+  const item = outbox.add(body);
+  list.addUnsent(item);
+  connection.send(sendFrame(item));
+}
+
+function retry(clientId) {
+  const item = outbox.retry(clientId);
+  list.markSending(clientId);
+  composer?.clearError();
+  connection.send(sendFrame(item));
+}
+
+function takeBack(clientId) {
+  const item = outbox.take(clientId);
+  list.removeUnsent(clientId);
+  composer?.restore(item.body);
+}
+
+/** Keeps the messages not seen before, settling any of ours that were being sent. */
+function accept(messages) {
+  const fresh = messages.filter((message) => timeline.add(message));
+  settle(fresh);
+  return fresh;
+}
+
+function settle(messages) {
+  for (const message of messages) {
+    if (message.client_id) {
+      outbox.take(message.client_id);
+    }
+    sidebar.noteMessage(message, { read: isReading() });
+  }
+}
+
+function showLive(messages) {
+  const fresh = accept(messages);
+  list.add(fresh, { live: true });
+  const others = fresh.filter((message) => message.author.id !== me.id);
+  if (others.length === 1) {
+    const [message] = others;
+    list.announce(`${message.author.name}: ${message.deleted ? "message deleted" : message.body}`);
+  } else if (others.length > 1) {
+    list.announce(`${others.length} new messages`);
+  }
+  if (fresh.length && timeline.hasGap) {
+    requestMissing();
+  }
+  queueRead();
+}
+
+async function loadOlder() {
+  const page = await fetchMessages(historyUrl, { before: timeline.oldestSeq });
+  return { messages: accept(page.messages), hasMore: page.has_more };
+}
+
+/** Too much was missed to replay over the socket: start again from the newest page. */
+async function reloadNewest() {
+  try {
+    const page = await fetchMessages(historyUrl);
+    timeline.reset(page.messages);
+    settle(page.messages);
+    list.replace(page.messages, page.has_more);
+  } catch (error) {
+    showError(`Could not reload the messages: ${error.message}`);
+  } finally {
+    resuming = false;
+  }
+  queueRead();
+}
+
+function isReading() {
+  return document.visibilityState === "visible";
+}
+
+/** Reads are batched: a busy room would otherwise cost a frame per message. */
+function queueRead() {
+  if (!readTimer) {
+    readTimer = setTimeout(markRead, READ_DELAY_MS);
+  }
+}
+
+function markRead() {
+  readTimer = 0;
+  const seq = timeline.lastSeq;
+  if (!isMember || !isReading() || seq <= readSent) {
+    return;
+  }
+  if (connection.send({ type: "read", room: slug, seq })) {
+    readSent = seq;
+    sidebar.markRead(slug, seq);
+  }
+}
+
+function showError(text) {
+  if (composer) {
+    composer.showError(text);
+  } else {
+    list.announce(text);
+  }
+}
+
+const HANDLERS = {
+  ack(frame) {
+    if (frame.room === slug) {
+      showLive([frame.message]);
+    }
+  },
+  message(frame) {
+    if (frame.room === slug) {
+      showLive([frame.message]);
+    } else {
+      sidebar.noteMessage(frame.message, { read: false });
+    }
+  },
+  messages(frame) {
+    if (frame.room === slug) {
+      resuming = false;
+      showLive(frame.messages);
+    }
+  },
+  resync(frame) {
+    if (frame.room === slug) {
+      reloadNewest();
+    }
+  },
+  message_deleted(frame) {
+    if (frame.room === slug) {
+      list.markDeleted(frame.id);
+    }
+  },
+  room_joined(frame) {
+    sidebar.add(frame.room, frame.last_read_seq);
+    if (frame.room.slug === slug) {
+      isMember = true;
+    }
+  },
+  room_left(frame) {
+    sidebar.remove(frame.room);
+    if (frame.room === slug) {
+      isMember = false;
+      showError("You are no longer a member of this room.");
+    }
+  },
+  read(frame) {
+    sidebar.markRead(frame.room, frame.seq);
+  },
+  error(frame) {
+    if (frame.ref && outbox.has(frame.ref)) {
+      outbox.fail(frame.ref);
+      list.markFailed(frame.ref);
+    }
+    if (frame.ref === slug) {
+      resuming = false;
+    }
+    showError(frame.message);
+  },
+};

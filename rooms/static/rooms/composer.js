@@ -1,0 +1,87 @@
+/**
+ * The message box. Enter sends and Shift+Enter starts a new line, as in most chats;
+ * Enter while an input method is still composing a character belongs to it.
+ *
+ * The length limit appears only as the text nears it, and a message over the limit is
+ * held back with the reason rather than cut short: nothing typed is ever thrown away.
+ * Length counts characters as the server does (code points), not UTF-16 units.
+ */
+
+const SHOW_COUNT_FROM = 0.9;
+
+export class Composer {
+  #input;
+  #error;
+  #count;
+  #maxLength;
+  #onSend;
+
+  constructor(form, { maxLength, onSend }) {
+    this.#input = form.querySelector("textarea");
+    this.#error = form.querySelector("[data-composer-error]");
+    this.#count = form.querySelector("[data-composer-count]");
+    this.#maxLength = maxLength;
+    this.#onSend = onSend;
+
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.#submit();
+    });
+    this.#input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        this.#submit();
+      }
+    });
+    this.#input.addEventListener("input", () => this.#showCount());
+  }
+
+  showError(text) {
+    this.#error.textContent = text;
+  }
+
+  clearError() {
+    this.#error.textContent = "";
+  }
+
+  /** Gives text back to its author to edit, above anything typed since. */
+  restore(text) {
+    const typed = this.#input.value;
+    this.#input.value = typed.trim() ? `${text}\n${typed}` : text;
+    this.#showCount();
+    this.#input.focus();
+  }
+
+  #length() {
+    return [...this.#input.value.trim()].length;
+  }
+
+  #submit() {
+    const body = this.#input.value.trim();
+    if (!body) {
+      return;
+    }
+    const length = this.#length();
+    if (length > this.#maxLength) {
+      this.showError(
+        `This message is ${length.toLocaleString()} characters long; ` +
+          `the limit is ${this.#maxLength.toLocaleString()}.`,
+      );
+      return;
+    }
+    this.clearError();
+    this.#input.value = "";
+    this.#showCount();
+    this.#onSend(body);
+  }
+
+  #showCount() {
+    const length = this.#length();
+    const near = length >= this.#maxLength * SHOW_COUNT_FROM;
+    this.#count.hidden = !near;
+    this.#count.classList.toggle("over", length > this.#maxLength);
+    this.#count.textContent = near
+      ? `${length.toLocaleString()} / ${this.#maxLength.toLocaleString()} characters`
+      : "";
+  }
+}

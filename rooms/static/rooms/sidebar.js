@@ -1,0 +1,96 @@
+/**
+ * The user's rooms, with unread counts kept live.
+ *
+ * Unread is the room's newest seq minus the user's read seq, as the server counts it,
+ * rather than one more per event: a replayed event cannot inflate a badge, and a read
+ * from another tab clears it exactly. The page title carries the total, so a
+ * background tab shows that something is waiting.
+ */
+
+export class Sidebar {
+  #list;
+  #template;
+  #me;
+  #rooms = new Map();
+  #title = document.title;
+
+  constructor(nav, rooms, me) {
+    this.#list = nav.querySelector("[data-room-nav]");
+    this.#template = nav.querySelector("#sidebar-room-template");
+    this.#me = me;
+    for (const room of rooms) {
+      const element = this.#list.querySelector(`li[data-slug="${CSS.escape(room.slug)}"]`);
+      this.#track(room.slug, element, room.last_seq, room.last_seq - room.unread);
+    }
+  }
+
+  /** A message reached one of the user's rooms; `read` if the user is looking at it. */
+  noteMessage(message, { read }) {
+    const room = this.#rooms.get(message.room);
+    if (!room) {
+      return;
+    }
+    room.lastSeq = Math.max(room.lastSeq, message.seq);
+    // The server counts what a user writes as read by them.
+    if (read || message.author.id === this.#me.id) {
+      room.readSeq = Math.max(room.readSeq, message.seq);
+    }
+    this.#render();
+  }
+
+  markRead(slug, seq) {
+    const room = this.#rooms.get(slug);
+    if (room) {
+      room.readSeq = Math.max(room.readSeq, seq);
+      this.#render();
+    }
+  }
+
+  add(room, lastReadSeq) {
+    if (this.#rooms.has(room.slug)) {
+      return;
+    }
+    const element = this.#template.content.firstElementChild.cloneNode(true);
+    element.dataset.slug = room.slug;
+    element.dataset.kind = room.kind;
+    const link = element.querySelector("a");
+    link.href = this.#template.dataset.urlPattern.replace("__slug__", room.slug);
+    link.querySelector(".room-kind").textContent = room.kind === "direct" ? "@" : "#";
+    link.querySelector(".room-name").textContent = room.name;
+    this.#list.querySelector("[data-room-nav-empty]")?.remove();
+    this.#list.insertBefore(element, this.#followingRoom(room));
+    this.#track(room.slug, element, room.last_seq, lastReadSeq);
+    this.#render();
+  }
+
+  remove(slug) {
+    this.#rooms.get(slug)?.element.remove();
+    this.#rooms.delete(slug);
+    this.#render();
+  }
+
+  #track(slug, element, lastSeq, readSeq) {
+    this.#rooms.set(slug, { element, lastSeq, readSeq });
+  }
+
+  /** The room a new one goes before, to keep the server's order: by kind, then name. */
+  #followingRoom(room) {
+    return [...this.#list.children].find((element) => {
+      const kind = element.dataset.kind.localeCompare(room.kind);
+      const name = element.querySelector(".room-name").textContent.localeCompare(room.name);
+      return kind > 0 || (kind === 0 && name > 0);
+    }) ?? null;
+  }
+
+  #render() {
+    let total = 0;
+    for (const room of this.#rooms.values()) {
+      const unread = Math.max(room.lastSeq - room.readSeq, 0);
+      total += unread;
+      const badge = room.element.querySelector("[data-badge]");
+      badge.hidden = unread === 0;
+      badge.querySelector("[data-count]").textContent = unread > 99 ? "99+" : String(unread);
+    }
+    document.title = total ? `(${total}) ${this.#title}` : this.#title;
+  }
+}

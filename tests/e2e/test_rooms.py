@@ -1,0 +1,106 @@
+"""Rooms in a real browser: creating, joining, history and unread counts."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import unique
+
+pytestmark = pytest.mark.e2e
+
+
+def test_creating_a_room_opens_it_and_a_taken_name_is_a_form_error(sign_up):
+    alice = sign_up()
+    name = unique("Planning ")
+
+    alice.create_room(name, topic="What we do next")
+    expect(alice.page).to_have_url(re.compile(r"/r/planning-\w+/$"))
+    expect(alice.page.locator("#sidebar").get_by_role("link", name=name)).to_be_visible()
+
+    alice.page.goto("/rooms/")
+    alice.page.get_by_label("Room name").fill(name)
+    alice.page.get_by_role("button", name="Create room").click()
+    field = alice.page.get_by_label("Room name")
+    expect(alice.page.locator("#id_name_error")).to_contain_text("already exists")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(field).to_have_attribute("aria-describedby", re.compile("id_name_error"))
+    expect(field).to_have_value(name)
+
+
+def test_a_visitor_reads_a_public_room_and_joins_it_to_post(sign_up):
+    alice = sign_up("Alice")
+    name = unique("Open ")
+    alice.create_room(name)
+    alice.expect_connected()
+    alice.send("welcome, whoever reads this")
+    expect(alice.messages("welcome, whoever reads this")).to_have_count(1)
+
+    bob = sign_up("Bob")
+    bob.page.goto("/rooms/")
+    bob.page.get_by_role("button", name=f"Join {name}").wait_for(state="attached")
+    bob.page.get_by_role("link", name=name, exact=True).click()
+    expect(bob.messages("welcome, whoever reads this")).to_have_count(1)
+    expect(bob.composer()).to_have_count(0)
+    bob.page.get_by_role("button", name="Join room").click()
+
+    expect(bob.composer()).to_be_visible()
+    expect(bob.page.locator("#sidebar").get_by_role("link", name=name)).to_be_visible()
+    bob.expect_connected()
+    bob.send("thanks, here now")
+    expect(alice.messages("thanks, here now")).to_have_count(1, timeout=2_000)
+
+
+def test_a_message_in_another_room_raises_its_badge_until_read(sign_up):
+    alice = sign_up("Alice")
+    bob = sign_up("Bob")
+    bob.create_room(unique("Elsewhere "))
+    bob.expect_connected()
+    general = bob.page.locator("#sidebar li[data-slug='general']")
+    expect(general.locator("[data-badge]")).to_be_hidden()
+
+    alice.send("news in general")
+    alice.send("more news in general")
+    expect(general.locator("[data-badge]")).to_have_text("2 unread")
+    expect(bob.page).to_have_title(re.compile(r"^\(2\) "))
+
+    general.get_by_role("link").click()
+    expect(bob.messages("more news in general")).to_have_count(1)
+    expect(bob.page.locator("#sidebar li[data-slug='general'] [data-badge]")).to_be_hidden()
+
+
+def test_scrolling_up_loads_older_messages_and_keeps_the_view_still(
+    sign_up, live_site
+):
+    alice = sign_up()
+    alice.create_room(unique("Archive "))
+    slug = alice.page.url.rstrip("/").rsplit("/", 1)[-1]
+    live_site.manage(
+        "shell",
+        "-c",
+        "import uuid\n"
+        "from accounts.models import User\n"
+        "from rooms.models import Room\n"
+        "from rooms.services import message_send\n"
+        f"user = User.objects.get(username={alice.username!r})\n"
+        f"room = Room.objects.get(slug={slug!r})\n"
+        "for n in range(1, 61):\n"
+        "    message_send(author=user, room=room, body=f'Message {n}',"
+        " client_id=uuid.uuid4())\n",
+    )
+    page = alice.page
+    page.reload()
+    expect(alice.messages()).to_have_count(50)
+    expect(alice.messages().first.locator("[data-body]")).to_have_text("Message 11")
+    scroller = page.locator("[data-scroller]")
+    assert scroller.evaluate("el => el.scrollTop") > 0, "a new page opens at the bottom"
+
+    anchor = alice.messages("Message 11")
+    scroller.evaluate("el => { el.scrollTop = 0; }")
+    expect(alice.messages()).to_have_count(60)
+    expect(alice.messages().first.locator("[data-body]")).to_have_text("Message 1")
+    expect(page.locator("[data-history-note]")).to_contain_text("This is the start")
+    # What the reader was looking at stays on screen; the new page is above it.
+    assert scroller.evaluate("el => el.scrollTop") > 0
+    expect(anchor).to_be_in_viewport()
+    expect(alice.messages("Message 1")).not_to_be_in_viewport()
