@@ -150,7 +150,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channel layer ----------------------------------------------------------------------
-# REDIS_URL set: Redis pub/sub, one message per process per event (many daphnes).
+# REDIS_URL set: Redis pub/sub, one message per process per event (many daphnes), fanned
+# out to the process's sockets once (chatsite/layers.py; docs/performance.md).
 # Unset: the in-memory layer, which only reaches sockets of this one process.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
@@ -160,7 +161,7 @@ def channel_layers(redis_url: str) -> dict:
         return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     return {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "BACKEND": "chatsite.layers.FanoutPubSubChannelLayer",
             "CONFIG": {
                 "hosts": [
                     {
@@ -315,5 +316,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django": {"level": os.environ.get("DJANGO_LOG_LEVEL", "WARNING")}},
+    "loggers": {
+        "django": {"level": os.environ.get("DJANGO_LOG_LEVEL", "WARNING")},
+        # Failed logins and lockouts are warnings; every successful login is not news.
+        "axes": {"level": "WARNING"},
+    },
 }
