@@ -11,7 +11,9 @@ pytestmark = [pytest.mark.django_db]
 
 
 def test_when_a_user_is_created_then_the_password_is_hashed_and_the_name_trimmed():
-    user = services.user_create(username="alice", password=PASSWORD, display_name=" Al ")
+    user = services.user_create(
+        username="alice", password=PASSWORD, display_name=" Al "
+    )
 
     user.refresh_from_db()
     assert user.display_name == "Al"

@@ -83,8 +83,11 @@ def test_when_someone_signs_up_then_they_are_logged_in_and_seated_in_general():
         ({"username": "bad name!"}, "username", "valid username"),
         ({"password1": "123", "password2": "123"}, "password2", "too short"),
         ({"password1": "password", "password2": "password"}, "password2", "too common"),
-        ({"password1": "12345678901", "password2": "12345678901"}, "password2",
-         "entirely numeric"),
+        (
+            {"password1": "12345678901", "password2": "12345678901"},
+            "password2",
+            "entirely numeric",
+        ),
     ],
     ids=["mismatch", "no-username", "bad-username", "short", "common", "numeric"],
 )
@@ -139,7 +142,9 @@ def test_when_someone_logs_in_with_the_right_password_then_they_reach_the_chat()
     user = UserFactory(username="alice")
     client = Client()
 
-    response = client.post(reverse("login"), {"username": "alice", "password": PASSWORD})
+    response = client.post(
+        reverse("login"), {"username": "alice", "password": PASSWORD}
+    )
 
     assert response.status_code == 302
     assert response["Location"] == reverse("rooms:home")
@@ -178,7 +183,9 @@ def test_when_a_login_is_wrong_then_a_clear_error_and_no_session(username, passw
     UserFactory(username="alice")
     client = Client()
 
-    response = client.post(reverse("login"), {"username": username, "password": password})
+    response = client.post(
+        reverse("login"), {"username": username, "password": password}
+    )
 
     assert response.status_code == 200
     html = response.content.decode()
@@ -193,7 +200,9 @@ def test_when_a_deactivated_user_logs_in_then_refused():
     UserFactory(username="alice", is_active=False)
     client = Client()
 
-    response = client.post(reverse("login"), {"username": "alice", "password": PASSWORD})
+    response = client.post(
+        reverse("login"), {"username": "alice", "password": PASSWORD}
+    )
 
     assert response.status_code == 200
     assert logged_in_as(client) is None
@@ -303,7 +312,9 @@ def test_when_a_user_saves_their_profile_then_the_display_name_is_trimmed_and_sa
     client = Client()
     client.force_login(user)
 
-    response = client.post(reverse("profile"), {"display_name": "  New Name  "}, follow=True)
+    response = client.post(
+        reverse("profile"), {"display_name": "  New Name  "}, follow=True
+    )
 
     assert response.redirect_chain == [(reverse("profile"), 302)]
     assert "Profile saved." in response.content.decode()
@@ -359,7 +370,9 @@ def test_when_login_is_posted_without_a_csrf_token_then_403_and_no_session():
     UserFactory(username="alice")
     client = csrf_client()
 
-    response = client.post(reverse("login"), {"username": "alice", "password": PASSWORD})
+    response = client.post(
+        reverse("login"), {"username": "alice", "password": PASSWORD}
+    )
 
     assert response.status_code == 403
     assert logged_in_as(client) is None

@@ -77,15 +77,22 @@ async def test_when_a_websocket_carries_a_forged_session_cookie_then_it_is_refus
 
 
 def run_asgi_import(tmp_path, **env) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL"}}
+    base = {
+        k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL"}
+    }
     return subprocess.run(
         [sys.executable, "-c", "import chatsite.asgi"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={**base, "CHAT_VAR_DIR": str(tmp_path), **env},
     )
 
 
-def test_when_redis_url_is_unset_then_startup_warns_that_only_one_process_works(tmp_path):
+def test_when_redis_url_is_unset_then_startup_warns_that_only_one_process_works(
+    tmp_path,
+):
     result = run_asgi_import(tmp_path)
 
     assert result.returncode == 0, result.stderr

@@ -5,7 +5,7 @@ Real processes, a real WebSocket client over TCP, sign-up through the real form.
 
 import json
 import uuid
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from urllib.parse import urlsplit
 
 from websockets.sync.client import connect
@@ -14,19 +14,20 @@ from tests.http import Session
 from tests.servers import Daphne
 
 
+@contextmanager
 def open_socket(server: Daphne, session: Session):
     """A WebSocket to `server` carrying `session`'s cookie, as the browser tab has."""
     url = urlsplit(server.url)
-    socket = connect(
+    with connect(
         f"ws://{url.netloc}/ws/",
         origin=server.url,
         additional_headers={"Cookie": f"sessionid={session.cookie('sessionid')}"},
         open_timeout=10,
-    )
-    hello = json.loads(socket.recv(timeout=10))
-    assert hello["type"] == "hello"
-    assert hello["user"]["username"] == session.username
-    return socket
+    ) as socket:
+        hello = json.loads(socket.recv(timeout=10))
+        assert hello["type"] == "hello"
+        assert hello["user"]["username"] == session.username
+        yield socket
 
 
 def next_frame(socket, kind: str, timeout: float = 10) -> dict:
@@ -56,7 +57,12 @@ def test_when_a_message_is_sent_through_one_daphne_then_a_socket_on_another_gets
         client_id = str(uuid.uuid4())
         on_first.send(
             json.dumps(
-                {"type": "send", "room": "general", "body": body, "client_id": client_id}
+                {
+                    "type": "send",
+                    "room": "general",
+                    "body": body,
+                    "client_id": client_id,
+                }
             )
         )
         ack = next_frame(on_first, "ack")
@@ -71,8 +77,12 @@ def test_when_a_message_is_sent_through_one_daphne_then_a_socket_on_another_gets
         reply = f"heard you {uuid.uuid4()}"
         on_second.send(
             json.dumps(
-                {"type": "send", "room": "general", "body": reply,
-                 "client_id": str(uuid.uuid4())}
+                {
+                    "type": "send",
+                    "room": "general",
+                    "body": reply,
+                    "client_id": str(uuid.uuid4()),
+                }
             )
         )
         seen_by_alice = next_frame(on_first, "message")

@@ -12,14 +12,25 @@ import sys
 from pathlib import Path
 
 import pytest
+from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.db import connection, transaction
+from django.utils.module_loading import import_string
 
 ROOT = Path(__file__).resolve().parents[2]
 # Variables the settings read; each case starts without any of them.
 SETTINGS_VARIABLES = {
-    "DATABASE_URL", "DATABASE_CONN_MAX_AGE", "REDIS_URL", "CHAT_CHANNEL_PREFIX",
-    "CHAT_RESUME_LIMIT", "CHAT_MAX_FRAME_BYTES", "DJANGO_DEBUG", "DEBUG",
-    "DJANGO_SECURE", "SECRET_KEY", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS",
+    "DATABASE_URL",
+    "DATABASE_CONN_MAX_AGE",
+    "REDIS_URL",
+    "CHAT_CHANNEL_PREFIX",
+    "CHAT_RESUME_LIMIT",
+    "CHAT_MAX_FRAME_BYTES",
+    "DJANGO_DEBUG",
+    "DEBUG",
+    "DJANGO_SECURE",
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "CSRF_TRUSTED_ORIGINS",
 }
 
 PRINT_SETTINGS = """
@@ -44,7 +55,11 @@ def settings_with(tmp_path):
         clean["CHAT_VAR_DIR"] = str(tmp_path)
         result = subprocess.run(
             [sys.executable, "-c", PRINT_SETTINGS],
-            cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=60,
+            cwd=ROOT,
+            env={**clean, **env},
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert result.returncode == 0, result.stderr
         return json.loads(result.stdout)
@@ -55,7 +70,9 @@ def settings_with(tmp_path):
 # --- DATABASE_URL ------------------------------------------------------------------------
 
 
-def test_when_database_url_is_unset_then_sqlite_under_the_var_dir(settings_with, tmp_path):
+def test_when_database_url_is_unset_then_sqlite_under_the_var_dir(
+    settings_with, tmp_path
+):
     db = settings_with()["DATABASES"]["default"]
 
     assert db["ENGINE"] == "django.db.backends.sqlite3"
@@ -86,7 +103,9 @@ def test_when_database_url_names_a_sqlite_file_then_that_file_with_the_same_opti
     assert db["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
 
 
-def test_when_database_url_is_postgres_then_its_parts_and_no_sqlite_options(settings_with):
+def test_when_database_url_is_postgres_then_its_parts_and_no_sqlite_options(
+    settings_with,
+):
     db = settings_with(
         DATABASE_URL="postgres://chat:s3cret@db.internal:6543/chatdb",
         DATABASE_CONN_MAX_AGE="60",
@@ -94,7 +113,11 @@ def test_when_database_url_is_postgres_then_its_parts_and_no_sqlite_options(sett
 
     assert db["ENGINE"] == "django.db.backends.postgresql"
     assert (db["NAME"], db["USER"], db["PASSWORD"], db["HOST"], db["PORT"]) == (
-        "chatdb", "chat", "s3cret", "db.internal", 6543,
+        "chatdb",
+        "chat",
+        "s3cret",
+        "db.internal",
+        6543,
     )
     assert db["CONN_MAX_AGE"] == 60
     assert "transaction_mode" not in db.get("OPTIONS", {})
@@ -112,9 +135,13 @@ def test_when_redis_url_is_unset_then_the_in_memory_channel_layer(settings_with,
 
 
 def test_when_redis_url_is_set_then_redis_pubsub_without_a_read_timeout(settings_with):
-    layer = settings_with(REDIS_URL="redis://10.1.2.3:6380/2")["CHANNEL_LAYERS"]["default"]
+    layer = settings_with(REDIS_URL="redis://10.1.2.3:6380/2")["CHANNEL_LAYERS"][
+        "default"
+    ]
 
-    assert layer["BACKEND"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
+    # channels-redis' pub/sub layer, or a subclass of it.
+    backend = import_string(layer["BACKEND"])
+    assert issubclass(backend, RedisPubSubChannelLayer)
     (host,) = layer["CONFIG"]["hosts"]
     assert host["address"] == "redis://10.1.2.3:6380/2"
     # redis-py 8's default 5 s read timeout would drop idle subscribers.
@@ -123,9 +150,9 @@ def test_when_redis_url_is_set_then_redis_pubsub_without_a_read_timeout(settings
 
 
 def test_when_a_channel_prefix_is_set_then_the_layer_uses_it(settings_with):
-    layer = settings_with(REDIS_URL="redis://127.0.0.1:6379/0", CHAT_CHANNEL_PREFIX="staging")[
-        "CHANNEL_LAYERS"
-    ]["default"]
+    layer = settings_with(
+        REDIS_URL="redis://127.0.0.1:6379/0", CHAT_CHANNEL_PREFIX="staging"
+    )["CHANNEL_LAYERS"]["default"]
 
     assert layer["CONFIG"]["prefix"] == "staging"
 

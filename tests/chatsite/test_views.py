@@ -35,7 +35,11 @@ def test_when_the_database_cannot_be_reached_then_healthz_is_not_200(tmp_path):
         "print(Client(raise_request_exception=False).get('/healthz').status_code)\n"
     )
     env = {
-        **{k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL"}},
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if k not in {"REDIS_URL", "DATABASE_URL"}
+        },
         "DJANGO_SETTINGS_MODULE": "chatsite.settings",
         "CHAT_VAR_DIR": str(tmp_path),
         "DATABASE_URL": f"sqlite:///{tmp_path}/no/such/dir/chat.sqlite3",
@@ -45,7 +49,11 @@ def test_when_the_database_cannot_be_reached_then_healthz_is_not_200(tmp_path):
     }
 
     result = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=60,
     )
 

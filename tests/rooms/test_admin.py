@@ -28,7 +28,9 @@ def test_when_staff_search_and_filter_users_then_the_list_narrows(admin_client):
     assert [u.username for u in listed(admin_client.get(url, {"q": "princess"}))] == [
         "zelda"
     ]
-    staff = {u.username for u in listed(admin_client.get(url, {"is_staff__exact": "1"}))}
+    staff = {
+        u.username for u in listed(admin_client.get(url, {"is_staff__exact": "1"}))
+    }
     assert "link" in staff and "zelda" not in staff
     assert listed(admin_client.get(url, {"is_active__exact": "0"})) == []
 
@@ -43,12 +45,12 @@ def test_when_staff_search_and_filter_rooms_then_the_list_narrows(admin_client):
     assert [r.slug for r in listed(admin_client.get(url, {"q": "needles"}))] == [
         "knitting"
     ]
-    assert [r.slug for r in listed(admin_client.get(url, {"kind__exact": "private"}))] == [
-        "secret"
-    ]
-    assert [r.slug for r in listed(admin_client.get(url, {"is_archived__exact": "1"}))] == [
-        "old"
-    ]
+    assert [
+        r.slug for r in listed(admin_client.get(url, {"kind__exact": "private"}))
+    ] == ["secret"]
+    assert [
+        r.slug for r in listed(admin_client.get(url, {"is_archived__exact": "1"}))
+    ] == ["old"]
 
 
 @pytest.mark.django_db
@@ -63,9 +65,9 @@ def test_when_staff_search_and_filter_memberships_then_the_list_narrows(admin_cl
     assert [m.user.username for m in listed(admin_client.get(url, {"q": "zelda"}))] == [
         "zelda"
     ]
-    assert [m.user.username for m in listed(admin_client.get(url, {"role__exact": "owner"}))] == [
-        "zelda"
-    ]
+    assert [
+        m.user.username for m in listed(admin_client.get(url, {"role__exact": "owner"}))
+    ] == ["zelda"]
     by_kind = listed(admin_client.get(url, {"room__kind__exact": "private"}))
     assert [m.user.username for m in by_kind] == ["ganon"]
     by_room = listed(admin_client.get(url, {"room__id__exact": room.pk}))
@@ -93,7 +95,9 @@ def test_when_staff_search_and_filter_messages_then_the_list_narrows(admin_clien
     assert {m.body for m in in_room} == {"the quick brown fox", "lazy dog"}
     deleted = listed(admin_client.get(url, {"deleted_at__isempty": "0"}))
     assert [m.body for m in deleted] == ["lazy dog"]
-    this_year = listed(admin_client.get(url, {"created_at__year": doomed.created_at.year}))
+    this_year = listed(
+        admin_client.get(url, {"created_at__year": doomed.created_at.year})
+    )
     assert len(this_year) == 3
 
 
@@ -175,7 +179,7 @@ def room_with_message():
 
 
 async def assert_deleted_live(socket, room, message, admin_user):
-    assert await realtime.receive(socket) == {
+    assert await realtime.receive(socket, 10) == {
         "type": "message_deleted",
         "room": room.slug,
         "id": message.pk,
@@ -193,7 +197,7 @@ async def test_when_staff_delete_a_message_from_its_page_then_soft_deleted_and_l
 ):
     room, alice, bob, message = await room_with_message()
     socket = await realtime.connect(bob)
-    assert (await realtime.receive(socket))["type"] == "hello"
+    assert (await realtime.receive(socket, 10))["type"] == "hello"
 
     url = reverse("admin:rooms_message_delete", args=[message.pk])
     confirm = await database_sync_to_async(admin_client.get)(url)
@@ -213,7 +217,7 @@ async def test_when_staff_bulk_delete_messages_then_each_is_soft_deleted_and_liv
     room, alice, bob, message = await room_with_message()
     second = await database_sync_to_async(send)(room, alice, "also out of line")
     socket = await realtime.connect(bob)
-    assert (await realtime.receive(socket))["type"] == "hello"
+    assert (await realtime.receive(socket, 10))["type"] == "hello"
 
     response = await database_sync_to_async(admin_client.post)(
         reverse("admin:rooms_message_changelist"),
@@ -225,7 +229,7 @@ async def test_when_staff_bulk_delete_messages_then_each_is_soft_deleted_and_liv
     )
 
     assert response.status_code == 302
-    frames = [await realtime.receive(socket), await realtime.receive(socket)]
+    frames = [await realtime.receive(socket, 10), await realtime.receive(socket, 10)]
     assert sorted(f["seq"] for f in frames) == [1, 2]
     assert {f["type"] for f in frames} == {"message_deleted"}
     stored = await database_sync_to_async(
@@ -236,7 +240,9 @@ async def test_when_staff_bulk_delete_messages_then_each_is_soft_deleted_and_liv
 
 
 @pytest.mark.django_db
-def test_when_staff_look_at_the_user_admin_then_display_names_are_editable(admin_client):
+def test_when_staff_look_at_the_user_admin_then_display_names_are_editable(
+    admin_client,
+):
     user = UserFactory(display_name="Old Name")
 
     response = admin_client.get(reverse("admin:accounts_user_change", args=[user.pk]))

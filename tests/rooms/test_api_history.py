@@ -33,7 +33,9 @@ def seqs(body) -> list[int]:
     return [m["seq"] for m in body["messages"]]
 
 
-def test_when_history_is_asked_without_params_then_the_newest_fifty_oldest_first(reader):
+def test_when_history_is_asked_without_params_then_the_newest_fifty_oldest_first(
+    reader,
+):
     room = seeded_room(120)
 
     response = reader.get(history_url(room.slug))
@@ -79,7 +81,9 @@ def test_when_a_room_is_empty_then_no_messages_and_no_more(reader):
     }
 
 
-@pytest.mark.parametrize(("limit", "expected"), [("5", 5), ("50", 50), ("51", 50), ("9999", 50)])
+@pytest.mark.parametrize(
+    ("limit", "expected"), [("5", 5), ("50", 50), ("51", 50), ("9999", 50)]
+)
 def test_when_a_limit_is_given_then_it_is_obeyed_up_to_fifty(reader, limit, expected):
     room = seeded_room(60)
 
@@ -101,7 +105,9 @@ def test_when_a_limit_is_given_then_it_is_obeyed_up_to_fifty(reader, limit, expe
         {"limit": "-1"},
     ],
 )
-def test_when_a_param_is_not_a_whole_number_of_at_least_one_then_400_json(reader, params):
+def test_when_a_param_is_not_a_whole_number_of_at_least_one_then_400_json(
+    reader, params
+):
     room = seeded_room(3)
 
     response = reader.get(history_url(room.slug), params)
@@ -124,7 +130,9 @@ def test_when_anonymous_then_401_json():
     }
 
 
-def test_when_an_outsider_asks_a_private_room_then_the_same_404_as_an_unknown_room(reader):
+def test_when_an_outsider_asks_a_private_room_then_the_same_404_as_an_unknown_room(
+    reader,
+):
     room = RoomFactory(kind=Room.Kind.PRIVATE)
     send(room, member(room), "secret")
 
@@ -132,9 +140,11 @@ def test_when_an_outsider_asks_a_private_room_then_the_same_404_as_an_unknown_ro
     missing = reader.get(history_url("no-such-room"))
 
     assert private.status_code == missing.status_code == 404
-    assert private.json() == missing.json() == {
-        "error": {"code": "not_found", "message": "No such room."}
-    }
+    assert (
+        private.json()
+        == missing.json()
+        == {"error": {"code": "not_found", "message": "No such room."}}
+    )
 
 
 def test_when_a_member_asks_a_private_room_then_its_history(reader):

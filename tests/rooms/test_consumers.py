@@ -25,6 +25,18 @@ pytestmark = [pytest.mark.django_db(transaction=True)]
 # --- helpers -----------------------------------------------------------------------------
 
 
+# Generous: a timeout only matters when a test is failing, and a loaded machine is slow.
+TIMEOUT = 10
+
+
+async def receive(socket) -> dict:
+    return await realtime.receive(socket, TIMEOUT)
+
+
+async def receive_until(socket, kind: str) -> dict:
+    return await realtime.receive_until(socket, kind, TIMEOUT)
+
+
 @database_sync_to_async
 def make_room_with_members(count: int, **room_kwargs):
     room = RoomFactory(**room_kwargs)
@@ -55,10 +67,14 @@ def post(room, author, body="hello"):
 def snapshot():
     """Everything a bad frame must leave as it was."""
     return (
-        list(Message.objects.order_by("pk").values_list("pk", "room_id", "seq", "body")),
+        list(
+            Message.objects.order_by("pk").values_list("pk", "room_id", "seq", "body")
+        ),
         list(Room.objects.order_by("pk").values_list("pk", "last_seq")),
         list(
-            Membership.objects.order_by("pk").values_list("pk", "room_id", "last_read_seq")
+            Membership.objects.order_by("pk").values_list(
+                "pk", "room_id", "last_read_seq"
+            )
         ),
     )
 
@@ -72,7 +88,7 @@ async def connected(user):
     """A socket for `user`, past its hello frame."""
     socket = await realtime.connect(user)
     assert socket.connected
-    hello = await realtime.receive(socket)
+    hello = await receive(socket)
     assert hello["type"] == "hello"
     return socket
 
@@ -90,12 +106,12 @@ def send_frame(room, body="hello", client_id=None, **extra):
 async def send_and_ack(socket, room, body="hello", client_id=None):
     frame = send_frame(room, body, client_id)
     await realtime.send(socket, frame)
-    return await realtime.receive_until(socket, "ack")
+    return await receive_until(socket, "ack")
 
 
 async def receive_sentinel(socket, sentinel_body: str) -> None:
     """The next frame must be the sentinel message: nothing came before it."""
-    frame = await realtime.receive(socket)
+    frame = await receive(socket)
     assert frame["type"] == "message", f"expected only the sentinel, got {frame}"
     assert frame["message"]["body"] == sentinel_body
 
@@ -113,7 +129,7 @@ async def test_when_a_signed_in_user_connects_then_hello_names_them():
     socket = await realtime.connect(alice)
 
     assert socket.connected
-    hello = await realtime.receive(socket)
+    hello = await receive(socket)
     assert hello == {
         "type": "hello",
         "user": {"id": alice.pk, "username": alice.username, "name": "Alice A."},
@@ -166,7 +182,7 @@ async def test_when_a_member_sends_then_the_author_gets_one_ack_and_one_message(
 
     await realtime.send(socket, send_frame(room, "  hi there  ", client_id))
 
-    frames = [await realtime.receive(socket), await realtime.receive(socket)]
+    frames = [await receive(socket), await receive(socket)]
     assert await socket.receive_nothing(timeout=0.3)
     ack = next(f for f in frames if f["type"] == "ack")
     message = next(f for f in frames if f["type"] == "message")
@@ -201,7 +217,7 @@ async def test_when_members_send_then_every_member_socket_gets_each_once_in_seq_
     for socket in (a, b1, b2, c):
         seen = []
         while len(seen) < 6:
-            frame = await realtime.receive(socket)
+            frame = await receive(socket)
             if frame["type"] == "message":
                 seen.append((frame["message"]["seq"], frame["message"]["body"]))
             else:
@@ -218,12 +234,19 @@ async def test_when_the_same_event_reaches_two_sockets_then_both_get_the_publish
 
     message = await post(room, alice, "serialized once: é ✓ <b>")
 
-    texts = [await a.receive_from(timeout=3), await b.receive_from(timeout=3)]
-    message = await database_sync_to_async(Message.objects.select_related("room", "author").get)(
-        pk=message.pk
-    )
+    texts = [
+        await a.receive_from(timeout=TIMEOUT),
+        await b.receive_from(timeout=TIMEOUT),
+    ]
+    message = await database_sync_to_async(
+        Message.objects.select_related("room", "author").get
+    )(pk=message.pk)
     expected = events.encode(
-        {"type": "message", "room": room.slug, "message": events.message_payload(message)}
+        {
+            "type": "message",
+            "room": room.slug,
+            "message": events.message_payload(message),
+        }
     )
     assert texts == [expected, expected]
     await close_all(a, b)
@@ -243,7 +266,7 @@ async def test_when_a_send_is_retried_with_its_client_id_then_duplicate_ack_and_
     assert (retry["seq"], retry["id"]) == (first["seq"], first["id"])
     assert await database_sync_to_async(Message.objects.count)() == 1
     # Bob saw the message once; the retry published nothing.
-    assert (await realtime.receive_until(b, "message"))["message"]["seq"] == 1
+    assert (await receive_until(b, "message"))["message"]["seq"] == 1
     await post(room, alice, "sentinel")
     await receive_sentinel(b, "sentinel")
     await close_all(a, b)
@@ -262,7 +285,7 @@ async def test_when_a_send_frame_names_another_author_then_the_connected_user_is
         id=12345,
     )
     await realtime.send(socket, forged)
-    ack = await realtime.receive_until(socket, "ack")
+    ack = await receive_until(socket, "ack")
 
     stored = await database_sync_to_async(Message.objects.get)()
     assert stored.author_id == alice.pk
@@ -279,7 +302,7 @@ async def test_when_a_body_holds_html_then_it_travels_as_raw_text():
 
     await send_and_ack(a, room, body)
 
-    assert (await realtime.receive_until(b, "message"))["message"]["body"] == body
+    assert (await receive_until(b, "message"))["message"]["body"] == body
     await close_all(a, b)
 
 
@@ -316,33 +339,89 @@ BAD_FRAMES = [
     pytest.param('"send"', "bad_json", None, id="json-string"),
     pytest.param('{"type": "shout"}', "unknown_type", None, id="unknown-type"),
     pytest.param('{"room": "x"}', "unknown_type", None, id="no-type"),
-    pytest.param('{"type": "send", "room": "{room}", "body": "hi"}', "invalid", None,
-                 id="send-without-client-id"),
-    pytest.param('{"type": "send", "room": "{room}", "body": "hi", "client_id": "nope"}',
-                 "invalid", None, id="send-bad-client-id"),
-    pytest.param('{"type": "send", "room": 7, "body": "hi", "client_id": "{client_id}"}',
-                 "invalid", None, id="send-room-not-a-string"),
-    pytest.param('{"type": "send", "room": "../x y", "body": "hi", '
-                 '"client_id": "{client_id}"}', "invalid", None, id="send-room-not-a-slug"),
-    pytest.param('{"type": "send", "room": "{room}", "body": "", "client_id": "{client_id}"}',
-                 "empty", "client_id", id="send-empty-body"),
-    pytest.param('{"type": "send", "room": "{room}", "body": " \\n\\t ", '
-                 '"client_id": "{client_id}"}', "empty", "client_id", id="send-blank-body"),
-    pytest.param('{"type": "send", "room": "{room}", "body": "{long}", '
-                 '"client_id": "{client_id}"}', "too_long", "client_id", id="send-4001-chars"),
-    pytest.param('{"type": "send", "room": "{room}", "body": 42, "client_id": "{client_id}"}',
-                 "invalid", "client_id", id="send-body-not-text"),
-    pytest.param('{"type": "send", "room": "{room}", "client_id": "{client_id}"}',
-                 "invalid", "client_id", id="send-without-body"),
-    pytest.param('{"type": "resume", "rooms": ["{room}"]}', "invalid", None,
-                 id="resume-rooms-not-an-object"),
-    pytest.param('{"type": "resume", "rooms": {"{room}": -1}}', "invalid", None,
-                 id="resume-negative-seq"),
-    pytest.param('{"type": "resume", "rooms": {"{room}": "3"}}', "invalid", None,
-                 id="resume-seq-not-a-number"),
-    pytest.param('{"type": "read", "room": "{room}", "seq": true}', "invalid", None,
-                 id="read-seq-boolean"),
-    pytest.param('{"type": "read", "room": "{room}"}', "invalid", None, id="read-no-seq"),
+    pytest.param(
+        '{"type": "send", "room": "{room}", "body": "hi"}',
+        "invalid",
+        None,
+        id="send-without-client-id",
+    ),
+    pytest.param(
+        '{"type": "send", "room": "{room}", "body": "hi", "client_id": "nope"}',
+        "invalid",
+        None,
+        id="send-bad-client-id",
+    ),
+    pytest.param(
+        '{"type": "send", "room": 7, "body": "hi", "client_id": "{client_id}"}',
+        "invalid",
+        None,
+        id="send-room-not-a-string",
+    ),
+    pytest.param(
+        '{"type": "send", "room": "../x y", "body": "hi", "client_id": "{client_id}"}',
+        "invalid",
+        None,
+        id="send-room-not-a-slug",
+    ),
+    pytest.param(
+        '{"type": "send", "room": "{room}", "body": "", "client_id": "{client_id}"}',
+        "empty",
+        "client_id",
+        id="send-empty-body",
+    ),
+    pytest.param(
+        '{"type": "send", "room": "{room}", "body": " \\n\\t ", '
+        '"client_id": "{client_id}"}',
+        "empty",
+        "client_id",
+        id="send-blank-body",
+    ),
+    pytest.param(
+        '{"type": "send", "room": "{room}", "body": "{long}", '
+        '"client_id": "{client_id}"}',
+        "too_long",
+        "client_id",
+        id="send-4001-chars",
+    ),
+    pytest.param(
+        '{"type": "send", "room": "{room}", "body": 42, "client_id": "{client_id}"}',
+        "invalid",
+        "client_id",
+        id="send-body-not-text",
+    ),
+    pytest.param(
+        '{"type": "send", "room": "{room}", "client_id": "{client_id}"}',
+        "invalid",
+        "client_id",
+        id="send-without-body",
+    ),
+    pytest.param(
+        '{"type": "resume", "rooms": ["{room}"]}',
+        "invalid",
+        None,
+        id="resume-rooms-not-an-object",
+    ),
+    pytest.param(
+        '{"type": "resume", "rooms": {"{room}": -1}}',
+        "invalid",
+        None,
+        id="resume-negative-seq",
+    ),
+    pytest.param(
+        '{"type": "resume", "rooms": {"{room}": "3"}}',
+        "invalid",
+        None,
+        id="resume-seq-not-a-number",
+    ),
+    pytest.param(
+        '{"type": "read", "room": "{room}", "seq": true}',
+        "invalid",
+        None,
+        id="read-seq-boolean",
+    ),
+    pytest.param(
+        '{"type": "read", "room": "{room}"}', "invalid", None, id="read-no-seq"
+    ),
     pytest.param("{oversized}", "too_large", None, id="oversized-frame"),
 ]
 
@@ -368,7 +447,7 @@ async def test_when_a_frame_is_bad_then_error_frame_socket_stays_open_nothing_ch
 
     await realtime.send(socket, text)
 
-    error = await realtime.receive(socket)
+    error = await receive(socket)
     assert error["type"] == "error"
     assert error["code"] == code
     assert isinstance(error["message"], str) and error["message"]
@@ -387,12 +466,12 @@ async def test_when_a_binary_frame_arrives_then_error_frame_and_the_socket_stays
 
     await socket.send_to(bytes_data=b'{"type": "ping"}')
 
-    error = await realtime.receive(socket)
+    error = await receive(socket)
     assert (error["type"], error["code"]) == ("error", "bad_json")
     assert error["message"]
     assert await snapshot() == before
     await realtime.send(socket, {"type": "ping"})
-    assert await realtime.receive(socket) == {"type": "pong"}
+    assert await receive(socket) == {"type": "pong"}
     await socket.disconnect()
 
 
@@ -402,7 +481,7 @@ async def test_when_a_ping_arrives_then_pong():
 
     await realtime.send(socket, {"type": "ping"})
 
-    assert await realtime.receive(socket) == {"type": "pong"}
+    assert await receive(socket) == {"type": "pong"}
     await socket.disconnect()
 
 
@@ -419,7 +498,7 @@ async def test_when_a_non_member_sends_to_a_public_room_then_not_member_and_noth
 
     await realtime.send(socket, frame)
 
-    error = await realtime.receive(socket)
+    error = await receive(socket)
     assert (error["type"], error["code"], error["ref"]) == (
         "error",
         "not_member",
@@ -444,7 +523,7 @@ async def test_when_a_frame_names_an_unknown_room_then_not_found(frame):
 
     await realtime.send(socket, frame)
 
-    error = await realtime.receive(socket)
+    error = await receive(socket)
     assert (error["type"], error["code"]) == ("error", "not_found")
     expected_ref = frame.get("client_id") or "no-such-room"
     assert error["ref"] == expected_ref
@@ -463,7 +542,7 @@ async def test_when_an_outsider_names_a_private_room_then_it_looks_like_no_room_
         await realtime.send(socket, send_frame(slug, "peek", uuid.UUID(int=7)))
         await realtime.send(socket, {"type": "resume", "rooms": {slug: 0}})
         await realtime.send(socket, {"type": "read", "room": slug, "seq": 1})
-        frames = [await realtime.receive(socket) for _ in range(3)]
+        frames = [await receive(socket) for _ in range(3)]
         for frame in frames:
             if frame["ref"] == slug:
                 frame["ref"] = "<slug>"
@@ -485,7 +564,7 @@ async def test_when_a_private_room_gets_messages_then_an_outsiders_socket_never_
     socket = await connected(outsider)
     # Trying the door does not open it.
     await realtime.send(socket, {"type": "resume", "rooms": {private.slug: 0}})
-    assert (await realtime.receive(socket))["code"] == "not_found"
+    assert (await receive(socket))["code"] == "not_found"
 
     await post(private, owner, "private talk")
     message = await post(private, owner, "more private talk")
@@ -507,7 +586,7 @@ async def test_when_a_client_resumes_then_it_gets_exactly_the_missing_messages_i
 
     await realtime.send(socket, {"type": "resume", "rooms": {room.slug: 3}})
 
-    frame = await realtime.receive(socket)
+    frame = await receive(socket)
     assert frame["type"] == "messages"
     assert frame["room"] == room.slug
     assert [(m["seq"], m["body"]) for m in frame["messages"]] == [
@@ -523,7 +602,7 @@ async def test_when_a_client_is_up_to_date_then_resume_returns_no_messages():
 
     await realtime.send(socket, {"type": "resume", "rooms": {room.slug: 1}})
 
-    assert await realtime.receive(socket) == {
+    assert await receive(socket) == {
         "type": "messages",
         "room": room.slug,
         "messages": [],
@@ -541,12 +620,12 @@ async def test_when_more_than_the_resume_limit_is_missing_then_resync(settings):
     await realtime.send(socket, {"type": "resume", "rooms": {room.slug: 1}})
     await realtime.send(socket, {"type": "resume", "rooms": {room.slug: 2}})
 
-    assert await realtime.receive(socket) == {
+    assert await receive(socket) == {
         "type": "resync",
         "room": room.slug,
         "last_seq": 7,
     }
-    exactly_the_limit = await realtime.receive(socket)
+    exactly_the_limit = await receive(socket)
     assert [m["seq"] for m in exactly_the_limit["messages"]] == [3, 4, 5, 6, 7]
     await socket.disconnect()
 
@@ -564,7 +643,7 @@ async def test_when_several_rooms_resume_at_once_then_each_gets_its_answer():
         socket, {"type": "resume", "rooms": {first.slug: 0, "nope": 0, second.slug: 1}}
     )
 
-    frames = [await realtime.receive(socket) for _ in range(3)]
+    frames = [await receive(socket) for _ in range(3)]
     by_room = {f.get("room") or f["ref"]: f for f in frames}
     assert [m["body"] for m in by_room[first.slug]["messages"]] == ["a"]
     assert by_room["nope"]["code"] == "not_found"
@@ -584,14 +663,14 @@ async def test_when_a_member_reads_then_position_moves_forward_and_other_tabs_he
 
     await realtime.send(tab1, {"type": "read", "room": room.slug, "seq": 4})
 
-    assert await realtime.receive(tab2) == {"type": "read", "room": room.slug, "seq": 4}
+    assert await receive(tab2) == {"type": "read", "room": room.slug, "seq": 4}
     assert await read_position(alice, room) == 4
 
     await realtime.send(tab1, {"type": "read", "room": room.slug, "seq": 2})
     await realtime.send(tab1, {"type": "read", "room": room.slug, "seq": 99})
 
     # Going back is ignored; going past the newest message stops at it.
-    assert await realtime.receive(tab2) == {"type": "read", "room": room.slug, "seq": 5}
+    assert await receive(tab2) == {"type": "read", "room": room.slug, "seq": 5}
     assert await read_position(alice, room) == 5
     await close_all(tab1, tab2)
 
@@ -604,7 +683,7 @@ async def test_when_a_non_member_marks_a_public_room_read_then_not_member():
 
     await realtime.send(socket, {"type": "read", "room": room.slug, "seq": 1})
 
-    error = await realtime.receive(socket)
+    error = await receive(socket)
     assert (error["code"], error["ref"]) == ("not_member", room.slug)
     await socket.disconnect()
 
@@ -623,14 +702,14 @@ async def test_when_a_user_joins_then_their_open_sockets_start_receiving_the_roo
     await database_sync_to_async(services.membership_join)(user=bob, room=fresh)
 
     for tab in (tab1, tab2):
-        joined = await realtime.receive(tab)
+        joined = await receive(tab)
         assert joined["type"] == "room_joined"
         assert joined["room"]["slug"] == room.slug
         assert joined["room"]["last_seq"] == 1
         assert joined["last_read_seq"] == 1
     await post(room, alice, "welcome bob")
     for tab in (tab1, tab2):
-        assert (await realtime.receive(tab))["message"]["body"] == "welcome bob"
+        assert (await receive(tab))["message"]["body"] == "welcome bob"
     await close_all(tab1, tab2)
 
 
@@ -648,11 +727,11 @@ async def test_when_a_user_leaves_then_their_sockets_stop_receiving_at_once():
     await post(elsewhere, alice, "sentinel")
 
     for tab in (tab1, tab2):
-        assert await realtime.receive(tab) == {"type": "room_left", "room": room.slug}
+        assert await receive(tab) == {"type": "room_left", "room": room.slug}
         await receive_sentinel(tab, "sentinel")
     # Bob's own send is refused too.
     await realtime.send(tab1, send_frame(room, "still here?"))
-    assert (await realtime.receive(tab1))["code"] == "not_member"
+    assert (await receive(tab1))["code"] == "not_member"
     await close_all(tab1, tab2)
 
 
@@ -663,7 +742,7 @@ async def test_when_a_message_is_deleted_then_member_sockets_hear_it_live():
 
     await database_sync_to_async(services.message_delete)(actor=alice, message=message)
 
-    assert await realtime.receive(socket) == {
+    assert await receive(socket) == {
         "type": "message_deleted",
         "room": room.slug,
         "id": message.pk,
@@ -683,6 +762,6 @@ async def test_when_a_socket_sits_idle_for_more_than_ten_seconds_then_it_still_r
     await asyncio.sleep(11)
     await post(room, alice, "are you still there?")
 
-    frame = await realtime.receive(socket, timeout=5)
+    frame = await receive(socket)
     assert frame["message"]["body"] == "are you still there?"
     await socket.disconnect()

@@ -73,7 +73,11 @@ def test_when_the_author_account_is_gone_then_the_message_shows_a_deleted_user()
 def test_when_a_user_has_no_display_name_then_their_username_is_shown():
     user = UserFactory(username="bob", display_name="")
 
-    assert events.user_payload(user) == {"id": user.pk, "username": "bob", "name": "bob"}
+    assert events.user_payload(user) == {
+        "id": user.pk,
+        "username": "bob",
+        "name": "bob",
+    }
 
 
 @pytest.mark.django_db
@@ -114,7 +118,9 @@ async def listening(group: str):
 
 @pytest.mark.django_db(transaction=True)
 async def test_when_a_message_is_published_then_the_event_carries_its_final_json_text():
-    room, alice = await database_sync_to_async(lambda: (r := RoomFactory(), member(r)))()
+    room, alice = await database_sync_to_async(
+        lambda: (r := RoomFactory(), member(r))
+    )()
 
     async with listening(events.room_group(room.pk)) as receive:
         message = await database_sync_to_async(send)(room, alice, "ready-made")
@@ -127,7 +133,11 @@ async def test_when_a_message_is_published_then_the_event_carries_its_final_json
     assert event == {
         "type": "chat.event",
         "text": events.encode(
-            {"type": "message", "room": room.slug, "message": events.message_payload(message)}
+            {
+                "type": "message",
+                "room": room.slug,
+                "message": events.message_payload(message),
+            }
         ),
         "room_id": room.pk,
         "subscribe": None,
@@ -137,7 +147,9 @@ async def test_when_a_message_is_published_then_the_event_carries_its_final_json
 
 @pytest.mark.django_db(transaction=True)
 async def test_when_the_transaction_rolls_back_then_nothing_is_published():
-    room, alice = await database_sync_to_async(lambda: (r := RoomFactory(), member(r)))()
+    room, alice = await database_sync_to_async(
+        lambda: (r := RoomFactory(), member(r))
+    )()
 
     @database_sync_to_async
     def send_then_fail():
@@ -187,10 +199,14 @@ async def test_when_a_user_leaves_then_their_group_hears_room_left_with_an_unsub
 async def test_when_redis_is_unreachable_then_the_write_still_commits(settings):
     from chatsite.settings import channel_layers
 
-    room, alice = await database_sync_to_async(lambda: (r := RoomFactory(), member(r)))()
+    room, alice = await database_sync_to_async(
+        lambda: (r := RoomFactory(), member(r))
+    )()
     settings.CHANNEL_LAYERS = channel_layers("redis://127.0.0.1:1/0")
 
-    message = await database_sync_to_async(send)(room, alice, "the database is the truth")
+    message = await database_sync_to_async(send)(
+        room, alice, "the database is the truth"
+    )
 
     stored = await database_sync_to_async(Room.objects.get)(pk=room.pk)
     assert (message.seq, stored.last_seq) == (1, 1)
@@ -199,4 +215,3 @@ async def test_when_redis_is_unreachable_then_the_write_still_commits(settings):
 def test_when_groups_are_named_then_room_and_user_groups_differ():
     assert events.room_group(7) == "room.7"
     assert events.user_group(7) == "user.7"
-

@@ -55,7 +55,9 @@ def test_when_the_reader_is_anonymous_or_deactivated_then_they_read_nothing(kind
         ({"kind": DIRECT}, False),
     ],
 )
-def test_when_asked_who_joins_then_only_open_public_rooms_admit_anyone(room_kwargs, expected):
+def test_when_asked_who_joins_then_only_open_public_rooms_admit_anyone(
+    room_kwargs, expected
+):
     assert permissions.can_join(UserFactory(), RoomFactory(**room_kwargs)) is expected
     assert not permissions.can_join(AnonymousUser(), RoomFactory(**room_kwargs))
 

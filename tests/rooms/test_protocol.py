@@ -13,6 +13,12 @@ from tests.factories import RoomFactory, UserFactory, member, send
 CLIENT_ID = "6f1c1f4e-8a52-4f7e-9d55-2f0c7f1b2a10"
 
 
+def send_text(room: str) -> str:
+    return json.dumps(
+        {"type": "send", "room": room, "body": "x", "client_id": CLIENT_ID}
+    )
+
+
 # --- parse ---------------------------------------------------------------------------------
 
 
@@ -39,13 +45,17 @@ def test_when_a_send_frame_is_parsed_then_only_known_fields_survive():
 
 
 def test_when_a_send_frame_has_no_body_then_parse_leaves_the_body_check_to_the_service():
-    frame = protocol.parse(json.dumps({"type": "send", "room": "a", "client_id": CLIENT_ID}))
+    frame = protocol.parse(
+        json.dumps({"type": "send", "room": "a", "client_id": CLIENT_ID})
+    )
 
     assert frame["body"] is None
 
 
 def test_when_a_resume_frame_is_parsed_then_it_maps_slugs_to_seqs():
-    frame = protocol.parse('{"type": "resume", "rooms": {"general": 4, "dev-ops_2": 0}}')
+    frame = protocol.parse(
+        '{"type": "resume", "rooms": {"general": 4, "dev-ops_2": 0}}'
+    )
 
     assert frame == {"type": "resume", "rooms": {"general": 4, "dev-ops_2": 0}}
 
@@ -69,14 +79,17 @@ def test_when_read_and_ping_frames_are_parsed_then_they_keep_their_fields():
         ('{"type": 1}', "unknown_type"),
         ('{"type": "history", "room": "general"}', "unknown_type"),
         ('{"type": "send", "room": "general", "body": "x"}', "invalid"),
-        ('{"type": "send", "room": "general", "body": "x", "client_id": null}', "invalid"),
-        ('{"type": "send", "room": "general", "body": "x", "client_id": 12}', "invalid"),
-        ('{"type": "send", "room": "", "body": "x", "client_id": "%s"}' % CLIENT_ID,
-         "invalid"),
-        ('{"type": "send", "room": "%s", "body": "x", "client_id": "%s"}'
-         % ("a" * 81, CLIENT_ID), "invalid"),
-        ('{"type": "send", "room": "a/b", "body": "x", "client_id": "%s"}' % CLIENT_ID,
-         "invalid"),
+        (
+            '{"type": "send", "room": "general", "body": "x", "client_id": null}',
+            "invalid",
+        ),
+        (
+            '{"type": "send", "room": "general", "body": "x", "client_id": 12}',
+            "invalid",
+        ),
+        (send_text(""), "invalid"),
+        (send_text("a" * 81), "invalid"),
+        (send_text("a/b"), "invalid"),
         ('{"type": "resume"}', "invalid"),
         ('{"type": "resume", "rooms": {"general": 1.5}}', "invalid"),
         ('{"type": "resume", "rooms": {"general": false}}', "invalid"),
@@ -102,7 +115,9 @@ def test_when_resume_names_too_many_rooms_then_invalid():
     assert caught.value.code == "invalid"
 
 
-def test_when_a_frame_is_over_the_byte_limit_then_too_large_even_if_it_is_valid(settings):
+def test_when_a_frame_is_over_the_byte_limit_then_too_large_even_if_it_is_valid(
+    settings,
+):
     settings.CHAT_MAX_FRAME_BYTES = 100
     # 40 two-byte characters: under 100 characters, over 100 bytes.
     text = json.dumps({"type": "ping", "pad": "é" * 40}, ensure_ascii=False)

@@ -90,7 +90,9 @@ def test_when_a_users_rooms_are_listed_then_archived_rooms_are_left_out():
     member(RoomFactory())  # someone else's
 
     assert [m.room for m in selectors.memberships_for_user(user=alice)] == [kept]
-    assert sorted(selectors.member_room_ids(user=alice)) == sorted([kept.pk, archived.pk])
+    assert sorted(selectors.member_room_ids(user=alice)) == sorted(
+        [kept.pk, archived.pk]
+    )
 
 
 # --- history -------------------------------------------------------------------------------
@@ -107,8 +109,12 @@ def test_when_history_is_asked_before_a_seq_then_the_page_just_before_it():
     room = RoomFactory()
     seed(room, 120)
 
-    assert seqs(selectors.message_history(room=room, before_seq=71)) == list(range(21, 71))
-    assert seqs(selectors.message_history(room=room, before_seq=21)) == list(range(1, 21))
+    assert seqs(selectors.message_history(room=room, before_seq=71)) == list(
+        range(21, 71)
+    )
+    assert seqs(selectors.message_history(room=room, before_seq=21)) == list(
+        range(1, 21)
+    )
     assert selectors.message_history(room=room, before_seq=1) == []
 
 
@@ -148,6 +154,11 @@ def test_when_messages_after_a_seq_are_asked_then_oldest_first_up_to_the_limit()
     room = RoomFactory()
     seed(room, 10)
 
-    assert seqs(selectors.messages_after(room=room, after_seq=6, limit=10)) == [7, 8, 9, 10]
+    assert seqs(selectors.messages_after(room=room, after_seq=6, limit=10)) == [
+        7,
+        8,
+        9,
+        10,
+    ]
     assert seqs(selectors.messages_after(room=room, after_seq=0, limit=3)) == [1, 2, 3]
     assert selectors.messages_after(room=room, after_seq=10, limit=10) == []

@@ -72,7 +72,9 @@ def test_when_the_author_sends_then_their_read_position_moves_to_their_message()
 
     message = send(room, alice)
 
-    assert Membership.objects.get(user=alice, room=room).last_read_seq == message.seq == 2
+    assert (
+        Membership.objects.get(user=alice, room=room).last_read_seq == message.seq == 2
+    )
     assert Membership.objects.get(user=bob, room=room).last_read_seq == 1
 
 
@@ -88,8 +90,16 @@ def test_when_the_author_sends_then_their_read_position_moves_to_their_message()
         (["hello"], "invalid"),
         ({"text": "hello"}, "invalid"),
     ],
-    ids=["empty", "whitespace", "4001-chars", "4001-chars-padded", "none", "int", "list",
-         "dict"],
+    ids=[
+        "empty",
+        "whitespace",
+        "4001-chars",
+        "4001-chars-padded",
+        "none",
+        "int",
+        "list",
+        "dict",
+    ],
 )
 def test_when_the_body_is_not_1_to_4000_chars_of_text_then_clear_error_and_nothing_stored(
     body, code
@@ -100,7 +110,9 @@ def test_when_the_body_is_not_1_to_4000_chars_of_text_then_clear_error_and_nothi
     before = stored(room)
 
     with pytest.raises(InvalidInput) as caught:
-        services.message_send(author=alice, room=room, body=body, client_id=uuid.uuid4())
+        services.message_send(
+            author=alice, room=room, body=body, client_id=uuid.uuid4()
+        )
 
     assert caught.value.code == code
     assert caught.value.message
@@ -144,7 +156,9 @@ def test_when_a_send_is_retried_with_the_same_client_id_then_the_first_result_re
     alice = member(room)
     client_id = uuid.uuid4()
 
-    first = services.message_send(author=alice, room=room, body="once", client_id=client_id)
+    first = services.message_send(
+        author=alice, room=room, body="once", client_id=client_id
+    )
     retry = services.message_send(
         author=alice, room=room, body="once, again", client_id=client_id
     )
@@ -164,7 +178,9 @@ def test_when_a_client_id_is_reused_in_another_room_then_error_and_nothing_store
     services.message_send(author=alice, room=first, body="here", client_id=client_id)
 
     with pytest.raises(InvalidInput):
-        services.message_send(author=alice, room=second, body="there", client_id=client_id)
+        services.message_send(
+            author=alice, room=second, body="there", client_id=client_id
+        )
 
     assert stored(second) == (0, 0)
     assert stored(first) == (1, 1)
@@ -198,7 +214,9 @@ def test_when_a_non_member_sends_to_a_public_room_then_not_member_and_nothing_st
     outsider = UserFactory()
 
     with pytest.raises(Forbidden) as caught:
-        services.message_send(author=outsider, room=room, body="hi", client_id=uuid.uuid4())
+        services.message_send(
+            author=outsider, room=room, body="hi", client_id=uuid.uuid4()
+        )
 
     assert caught.value.code == "not_member"
     assert stored(room) == (1, 1)
@@ -210,7 +228,9 @@ def test_when_a_non_member_sends_to_a_private_room_then_not_found_and_nothing_st
     outsider = UserFactory()
 
     with pytest.raises(NotFound):
-        services.message_send(author=outsider, room=room, body="hi", client_id=uuid.uuid4())
+        services.message_send(
+            author=outsider, room=room, body="hi", client_id=uuid.uuid4()
+        )
 
     assert stored(room) == (1, 1)
 
@@ -223,7 +243,9 @@ def test_when_a_member_sends_to_an_archived_room_then_clear_error_and_nothing_st
     room.refresh_from_db()
 
     with pytest.raises(Forbidden) as caught:
-        services.message_send(author=alice, room=room, body="hi", client_id=uuid.uuid4())
+        services.message_send(
+            author=alice, room=room, body="hi", client_id=uuid.uuid4()
+        )
 
     assert caught.value.code == "archived"
     assert "archived" in caught.value.message
@@ -280,7 +302,9 @@ def test_when_twenty_threads_post_at_once_then_no_lock_errors_and_seq_is_gap_fre
             barrier.wait(timeout=10)
             for n in range(per_thread):
                 services.message_send(
-                    author=author, room=room, body=f"{author.username} {n}",
+                    author=author,
+                    room=room,
+                    body=f"{author.username} {n}",
                     client_id=uuid.uuid4(),
                 )
         except BaseException as exc:  # noqa: BLE001 - every failure is the finding
@@ -297,13 +321,17 @@ def test_when_twenty_threads_post_at_once_then_no_lock_errors_and_seq_is_gap_fre
     assert not any(t.is_alive() for t in threads)
     assert errors == []
     total = len(authors) * per_thread
-    seqs = list(Message.objects.filter(room=room).order_by("seq").values_list("seq", flat=True))
+    seqs = list(
+        Message.objects.filter(room=room).order_by("seq").values_list("seq", flat=True)
+    )
     assert seqs == list(range(1, total + 1))
     room.refresh_from_db()
     assert room.last_seq == total
     for author in authors:
         bodies = list(
-            Message.objects.filter(author=author).order_by("seq").values_list("body", flat=True)
+            Message.objects.filter(author=author)
+            .order_by("seq")
+            .values_list("body", flat=True)
         )
         assert bodies == [f"{author.username} {n}" for n in range(per_thread)]
 
@@ -321,7 +349,9 @@ def test_when_retries_of_one_send_race_then_one_row_and_every_caller_gets_it():
         try:
             barrier.wait(timeout=10)
             results.append(
-                services.message_send(author=alice, room=room, body="hi", client_id=client_id)
+                services.message_send(
+                    author=alice, room=room, body="hi", client_id=client_id
+                )
             )
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
@@ -404,7 +434,9 @@ def test_when_a_deleted_message_is_deleted_again_then_the_first_deletion_stands(
     first = Message.objects.get(pk=message.pk).deleted_at
 
     with django_capture_on_commit_callbacks() as callbacks:
-        services.message_delete(actor=moderator, message=Message.objects.get(pk=message.pk))
+        services.message_delete(
+            actor=moderator, message=Message.objects.get(pk=message.pk)
+        )
 
     message.refresh_from_db()
     assert (message.deleted_at, message.deleted_by) == (first, alice)
@@ -439,7 +471,9 @@ def test_when_a_room_name_is_taken_then_clear_error_and_nothing_created():
 
 
 @pytest.mark.parametrize("name", ["!!!", "   ", "— …"])
-def test_when_a_room_name_has_no_letter_or_digit_then_clear_error_and_nothing_created(name):
+def test_when_a_room_name_has_no_letter_or_digit_then_clear_error_and_nothing_created(
+    name,
+):
     rooms_before = Room.objects.count()
 
     with pytest.raises(InvalidInput) as caught:
@@ -450,7 +484,9 @@ def test_when_a_room_name_has_no_letter_or_digit_then_clear_error_and_nothing_cr
 
 
 def test_when_a_private_room_is_created_then_it_is_private():
-    room = services.room_create(creator=UserFactory(), name="Secret", kind=Room.Kind.PRIVATE)
+    room = services.room_create(
+        creator=UserFactory(), name="Secret", kind=Room.Kind.PRIVATE
+    )
 
     assert room.kind == Room.Kind.PRIVATE
 

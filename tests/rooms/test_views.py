@@ -63,7 +63,9 @@ def test_when_the_room_list_is_shown_then_it_lists_public_rooms_only(alice, clie
     assert "Hidden Den" not in html and "Dusty Attic" not in html
 
 
-def test_when_a_room_is_created_then_the_creator_lands_in_it_as_owner(alice, client_for):
+def test_when_a_room_is_created_then_the_creator_lands_in_it_as_owner(
+    alice, client_for
+):
     response = client_for(alice).post(
         reverse("rooms:list"), {"name": "Book Club", "topic": "novels"}
     )
@@ -71,7 +73,11 @@ def test_when_a_room_is_created_then_the_creator_lands_in_it_as_owner(alice, cli
     room = Room.objects.get(slug="book-club")
     assert response.status_code == 302
     assert response["Location"] == reverse("rooms:detail", args=["book-club"])
-    assert (room.name, room.topic, room.kind) == ("Book Club", "novels", Room.Kind.PUBLIC)
+    assert (room.name, room.topic, room.kind) == (
+        "Book Club",
+        "novels",
+        Room.Kind.PUBLIC,
+    )
     assert Membership.objects.get(room=room).user == alice
     assert Membership.objects.get(room=room).role == Membership.Role.OWNER
 
@@ -234,17 +240,21 @@ def test_when_join_or_leave_is_asked_with_get_then_405_and_nothing_changes(
 ):
     room = RoomFactory()
     member(room, alice) if action == "rooms:leave" else None
-    before = list(Membership.objects.filter(user=alice).values_list("room_id", flat=True))
+    before = list(
+        Membership.objects.filter(user=alice).values_list("room_id", flat=True)
+    )
 
     response = client_for(alice).get(reverse(action, args=[room.slug]))
 
     assert response.status_code == 405
-    assert list(Membership.objects.filter(user=alice).values_list("room_id", flat=True)) == (
-        before
-    )
+    assert list(
+        Membership.objects.filter(user=alice).values_list("room_id", flat=True)
+    ) == (before)
 
 
-def test_when_a_user_joins_a_public_room_by_post_then_they_are_a_member(alice, client_for):
+def test_when_a_user_joins_a_public_room_by_post_then_they_are_a_member(
+    alice, client_for
+):
     room = RoomFactory()
 
     response = client_for(alice).post(reverse("rooms:join", args=[room.slug]))
@@ -302,7 +312,9 @@ def test_when_migrations_have_run_then_the_general_room_exists_and_is_public():
     assert Message.objects.filter(room=general).count() == general.last_seq
 
 
-def test_when_a_member_opens_home_then_they_land_in_one_of_their_rooms(alice, client_for):
+def test_when_a_member_opens_home_then_they_land_in_one_of_their_rooms(
+    alice, client_for
+):
     room = RoomFactory()
     member(room, alice)
 
