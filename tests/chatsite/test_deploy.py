@@ -7,11 +7,15 @@ import secrets
 import subprocess
 import sys
 import textwrap
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
-from tests.servers import ROOT
+from tests.servers import ROOT, Site, free_port, stop, wait_for_port
 
 # What the settings read; a test names its own values for all of them, so the
 # environment the suite runs in (a developer's, CI's DATABASE_URL) cannot leak in.
@@ -215,3 +219,102 @@ def test_development_defaults_need_no_environment(production_env, tmp_path):
     assert result.stdout.split()[0] == "False"
     assert int(result.stdout.split()[1]) >= 50
     assert (Path(production_env["CHAT_VAR_DIR"]) / "secret_key").exists()
+
+
+# --- Behind the proxy, as docs/deployment.md runs it ----------------------------------------
+
+
+class ProxiedClient:
+    """Speaks to daphne as nginx does: the Host, X-Forwarded-Proto and X-Real-IP
+    headers of the deployment, and the browser's cookies."""
+
+    def __init__(self, url: str, client_ip: str, cookies: dict[str, str]) -> None:
+        self.url = url
+        self.client_ip = client_ip
+        self.cookies = cookies
+
+    def request(self, path: str, data: dict | None = None, *, https: bool = True):
+        headers = {"Host": "chat.example.com", "X-Real-IP": self.client_ip}
+        if https:
+            headers["X-Forwarded-Proto"] = "https"
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        body = None
+        if data is not None:
+            headers["Origin"] = "https://chat.example.com"
+            body = urllib.parse.urlencode(data).encode()
+        request = urllib.request.Request(self.url + path, data=body, headers=headers)
+        opener = urllib.request.build_opener(NoRedirects)
+        try:
+            response = opener.open(request, timeout=10)
+        except urllib.error.HTTPError as error:
+            response = error
+        for header in response.headers.get_all("Set-Cookie") or []:
+            name, _, rest = header.partition("=")
+            self.cookies[name] = rest.split(";", 1)[0]
+        return response
+
+
+class NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+@pytest.fixture
+def proxied_daphne(tmp_path, production_env, redis_server):
+    site = Site(tmp_path / "site", redis_server.url)
+    site.workdir.mkdir()
+    site.env.update(
+        {
+            key: production_env[key]
+            for key in ["SECRET_KEY", "DJANGO_SECURE", "ALLOWED_HOSTS"]
+            + ["CSRF_TRUSTED_ORIGINS"]
+        }
+    )
+    site.prepare()
+    port = free_port()
+    with open(site.workdir / "daphne.log", "wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+                "--proxy-headers", "--proxy-headers-host", "X-Real-IP",
+                "chatsite.asgi:application",
+            ],
+            cwd=ROOT, env=site.env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        wait_for_port(port, process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(process)
+
+
+def test_behind_the_proxy_the_client_address_and_https_come_from_its_headers(
+    proxied_daphne,
+):
+    health = ProxiedClient(proxied_daphne, "198.51.100.1", {})
+    assert health.request("/healthz", https=False).status == 200
+    redirect = health.request("/accounts/login/", https=False)
+    assert redirect.status == 301
+    assert redirect.headers["Location"] == "https://chat.example.com/accounts/login/"
+
+    def attempt(client: ProxiedClient, username: str):
+        page = client.request("/accounts/login/")
+        assert page.status == 200
+        assert "max-age=31536000" in page.headers["Strict-Transport-Security"]
+        assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+        token = client.cookies["csrftoken"]
+        return client.request(
+            "/accounts/login/",
+            {"csrfmiddlewaretoken": token, "username": username, "password": "wrong"},
+        )
+
+    sprayer = ProxiedClient(proxied_daphne, "203.0.113.5", {})
+    for n in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert attempt(sprayer, f"someone-{n}").status == 200
+    locked = attempt(sprayer, "someone-else")
+    assert locked.status == 429
+    assert "Too many failed logins" in locked.read().decode()
+
+    neighbour = ProxiedClient(proxied_daphne, "203.0.113.6", {})
+    assert attempt(neighbour, "someone-new").status == 200
