@@ -1,7 +1,9 @@
 """rooms.services: the one write path."""
 
+import re
 import threading
 import uuid
+from pathlib import Path
 
 import pytest
 from django.db import connection, transaction
@@ -601,3 +603,33 @@ def test_when_the_read_position_does_not_move_then_no_event_is_published(
         services.membership_mark_read(user=alice, room=room, seq=1)
 
     assert callbacks == []
+
+
+# --- the one write path ------------------------------------------------------------------
+
+APP_PACKAGES = ("accounts", "rooms", "chatsite")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def app_sources():
+    for package in APP_PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if "migrations" not in path.parts:
+                yield path.relative_to(ROOT).as_posix(), path.read_text()
+
+
+def test_when_the_app_creates_messages_or_memberships_then_only_the_services_do():
+    writes = re.compile(
+        r"\b(Message|Membership)\.objects\.(create|get_or_create|update_or_create|"
+        r"bulk_create|update|delete)\b|\b(Message|Membership)\(\s*[a-z_]+\s*="
+    )
+
+    writers = {path for path, text in app_sources() if writes.search(text)}
+
+    assert writers <= {"rooms/services.py"}
+
+
+def test_when_the_app_talks_to_the_channel_layer_then_only_events_publishes():
+    publishers = {path for path, text in app_sources() if ".group_send(" in text}
+
+    assert publishers <= {"rooms/events.py"}
