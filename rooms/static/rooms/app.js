@@ -37,7 +37,7 @@ const outbox = new Outbox();
 const sidebar = new Sidebar(document.getElementById("sidebar"), state.rooms, me);
 const list = new MessageList(root, {
   me,
-  roomName: state.room.name,
+  roomLabel: state.room.kind === "direct" ? state.room.name : `#${state.room.name}`,
   fetchOlder: loadOlder,
   onRetry: retry,
   onEdit: takeBack,

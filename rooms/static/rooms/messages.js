@@ -39,7 +39,7 @@ function avatarColour(username) {
 
 export class MessageList {
   #me;
-  #roomName;
+  #roomLabel;
   #fetchOlder;
   #scroller;
   #list;
@@ -56,9 +56,9 @@ export class MessageList {
    * already filtered to messages not yet shown. onRetry and onEdit get the client_id of
    * a message that failed to send.
    */
-  constructor(root, { me, roomName, fetchOlder, onRetry, onEdit }) {
+  constructor(root, { me, roomLabel, fetchOlder, onRetry, onEdit }) {
     this.#me = me;
-    this.#roomName = roomName;
+    this.#roomLabel = roomLabel;
     this.#fetchOlder = fetchOlder;
     this.#scroller = root.querySelector("[data-scroller]");
     this.#list = root.querySelector("[data-message-list]");
@@ -159,7 +159,7 @@ export class MessageList {
   setHasMore(hasMore) {
     this.#hasMore = hasMore;
     this.#loadOlderButton.hidden = !hasMore;
-    this.#historyNote.textContent = hasMore ? "" : `This is the start of #${this.#roomName}.`;
+    this.#historyNote.textContent = hasMore ? "" : `This is the start of ${this.#roomLabel}.`;
   }
 
   /** Speaks a line through the polite live region, for readers who cannot watch the list. */
