@@ -26,3 +26,11 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# The benchmark (docs/performance.md): daphne + a throwaway Redis + a fresh SQLite, real
+# users and sockets, ~10 minutes; results in bench-results/. BENCH_ARGS=--quick for a
+# smoke run of a few seconds, e.g. `make bench BENCH_ARGS="--quick"`.
+BENCH_ARGS ?=
+bench: install
+	cd bench && npm ci --no-audit --no-fund --loglevel=error
+	$(PY) bench/run.py $(BENCH_ARGS)
