@@ -113,6 +113,7 @@ def test_a_refused_message_is_marked_not_sent_and_its_text_can_be_taken_back(sig
     # Leave from a second tab: this tab still shows the composer.
     other_tab = alice.page.context.new_page()
     other_tab.goto(alice.page.url)
+    other_tab.locator("summary", has_text="Room options").click()
     other_tab.get_by_role("button", name="Leave room").click()
     expect(other_tab).to_have_url(re.compile(r"/rooms/$"))
 
