@@ -11,6 +11,7 @@ from channels.db import database_sync_to_async
 
 from accounts.models import User
 from rooms import events, protocol, selectors
+from rooms.errors import ChatError
 
 
 @database_sync_to_async
@@ -20,6 +21,15 @@ def member_room_ids(user: User) -> list[int]:
 
 @database_sync_to_async
 def handle_frame(user: User, frame: dict[str, Any]) -> protocol.Reply:
+    # A live connection signed in once, maybe hours ago: if staff have deactivated the
+    # account since, it may do nothing more (an HTTP request would be refused too).
+    if not User.objects.filter(pk=user.pk, is_active=True).exists():
+        error = ChatError(
+            "This account is no longer active; log in again.", code="unauthenticated"
+        )
+        return protocol.Reply(
+            frames=[protocol.error_frame(error, protocol.ref_of(frame))]
+        )
     return protocol.handle(user, frame)
 
 
