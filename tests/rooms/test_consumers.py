@@ -210,21 +210,27 @@ async def test_when_members_send_then_every_member_socket_gets_each_once_in_seq_
     b1 = await connected(bob)
     b2 = await connected(bob)  # a second tab of the same person
     c = await connected(carol)
+    sockets = (a, b1, b2, c)
+    seen = {socket: [] for socket in sockets}
+
+    async def take(socket) -> dict:
+        frame = await receive(socket)
+        if frame["type"] == "message":
+            seen[socket].append((frame["message"]["seq"], frame["message"]["body"]))
+        return frame
 
     for n, sender in enumerate([a, b1, c, a, b2, c]):
-        await send_and_ack(sender, room, f"message {n}")
+        await realtime.send(sender, send_frame(room, f"message {n}"))
+        # The ack and the sender's own message event may come in either order.
+        while (await take(sender))["type"] != "ack":
+            pass
 
-    for socket in (a, b1, b2, c):
-        seen = []
-        while len(seen) < 6:
-            frame = await receive(socket)
-            if frame["type"] == "message":
-                seen.append((frame["message"]["seq"], frame["message"]["body"]))
-            else:
-                assert frame["type"] == "ack"
-        assert seen == [(n + 1, f"message {n}") for n in range(6)]
+    for socket in sockets:
+        while len(seen[socket]) < 6:
+            assert (await take(socket))["type"] in {"message", "ack"}
+        assert seen[socket] == [(n + 1, f"message {n}") for n in range(6)]
         assert await socket.receive_nothing(timeout=0.2)
-    await close_all(a, b1, b2, c)
+    await close_all(*sockets)
 
 
 async def test_when_the_same_event_reaches_two_sockets_then_both_get_the_publishers_text():
@@ -572,6 +578,29 @@ async def test_when_a_private_room_gets_messages_then_an_outsiders_socket_never_
     await post(public, owner, "sentinel")
 
     await receive_sentinel(socket, "sentinel")
+    await socket.disconnect()
+
+
+async def test_when_an_account_is_deactivated_then_its_open_socket_can_no_longer_post():
+    room, (alice, bob) = await make_room_with_members(2)
+    socket = await connected(alice)
+    await send_and_ack(socket, room, "before the ban")
+    # Staff deactivate the account while the socket stays open.
+    await database_sync_to_async(
+        lambda: type(alice).objects.filter(pk=alice.pk).update(is_active=False)
+    )()
+    before = await snapshot()
+
+    for frame in (
+        send_frame(room, "after the ban"),
+        {"type": "read", "room": room.slug, "seq": 1},
+        {"type": "resume", "rooms": {room.slug: 0}},
+    ):
+        await realtime.send(socket, frame)
+        error = await receive_until(socket, "error")
+        assert error["code"] == "unauthenticated"
+
+    assert await snapshot() == before
     await socket.disconnect()
 
 
