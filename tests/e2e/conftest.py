@@ -26,7 +26,9 @@ class Person:
         found = self.page.locator("[data-message-list] .message[data-seq]")
         if text is not None:
             found = found.filter(
-                has=self.page.locator("[data-body]", has_text=re.compile(f"^{re.escape(text)}$"))
+                has=self.page.locator(
+                    "[data-body]", has_text=re.compile(f"^{re.escape(text)}$")
+                )
             )
         return found
 

@@ -61,8 +61,14 @@ message_send(author=people["Linus"], room=ops, body="Deploy at 14:00", client_id
 """
 
 SHOTS = [
-    ("chat-light.png", {"viewport": {"width": 1280, "height": 800}, "color_scheme": "light"}),
-    ("chat-dark.png", {"viewport": {"width": 1280, "height": 800}, "color_scheme": "dark"}),
+    (
+        "chat-light.png",
+        {"viewport": {"width": 1280, "height": 800}, "color_scheme": "light"},
+    ),
+    (
+        "chat-dark.png",
+        {"viewport": {"width": 1280, "height": 800}, "color_scheme": "dark"},
+    ),
     (
         "chat-mobile.png",
         {
@@ -95,7 +101,9 @@ def main(out: Path = OUT) -> None:
 def shoot(base_url: str, out: Path) -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu"],
         )
         for name, options in SHOTS:
             context = browser.new_context(base_url=base_url, **options)
@@ -106,7 +114,9 @@ def shoot(base_url: str, out: Path) -> None:
             page.get_by_role("button", name="Log in").click()
             page.wait_for_url("**/r/general/")
             page.locator("[data-connection-status][data-state='connected']").wait_for()
-            page.get_by_label("Message", exact=True).fill("Sounds great, merging after lunch")
+            page.get_by_label("Message", exact=True).fill(
+                "Sounds great, merging after lunch"
+            )
             page.screenshot(path=str(out / name))
             print(out / name, file=sys.stderr)
             context.close()

@@ -28,6 +28,9 @@ def test_a_message_reaches_the_other_person_live_exactly_once_and_survives_reloa
         expect(person.messages(second)).to_have_count(1)
         expect(person.messages(first)).to_have_count(1)
         expect(person.page.locator(".message.pending")).to_have_count(0)
+        # One author, a moment apart: the second reads as part of the first.
+        expect(person.messages(second)).to_have_class(re.compile(r"\bcontinued\b"))
+    expect(bob.page.locator("[data-announcer]")).to_have_text(f"Alice: {second}")
 
     for person in (alice, bob):
         person.page.reload()
@@ -49,7 +52,8 @@ def test_markup_in_a_message_shows_as_text_and_never_runs(sign_up):
     for person in (alice, bob):
         person.page.reload()
         expect(person.messages(XSS)).to_have_count(1)
-        assert person.page.locator("[data-message-list] img, [data-message-list] script").count() == 0
+        markup = person.page.locator("[data-message-list]").locator("img, script")
+        assert markup.count() == 0
         assert person.page.evaluate("typeof window.__xss") == "undefined"
 
 
@@ -121,6 +125,8 @@ def test_a_refused_message_is_marked_not_sent_and_its_text_can_be_taken_back(sig
     failed = alice.page.locator(".message.failed")
     expect(failed).to_contain_text("Not sent")
     expect(alice.page.locator("[data-composer-error]")).to_contain_text("Join the room")
+    sidebar = alice.page.locator("#sidebar")
+    expect(sidebar.get_by_role("link", name=name)).to_have_count(0)
     failed.get_by_role("button", name="Edit").click()
     expect(alice.composer()).to_have_value("are you still there?")
     expect(alice.composer()).to_be_focused()

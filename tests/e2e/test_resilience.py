@@ -10,37 +10,31 @@ from tests.e2e.conftest import unique
 
 pytestmark = pytest.mark.e2e
 
-def test_after_a_network_drop_the_page_reconnects_and_shows_what_it_missed(sign_up):
+
+def test_after_a_network_drop_the_page_catches_up_and_sends_what_was_written(
+    sign_up,
+):
     alice = sign_up("Alice")
     bob = sign_up("Bob")
     status = bob.page.locator("[data-connection-status]")
 
     bob.page.context.set_offline(True)
     expect(status).to_have_text("Offline")
-    missed = unique("while you were away ")
+    missed, queued = unique("while you were away "), unique("written offline ")
     alice.send(missed)
     expect(alice.messages(missed)).to_have_count(1)
+    bob.send(queued)
+    expect(bob.page.locator(".message.pending")).to_contain_text("Sending")
     expect(bob.messages(missed)).to_have_count(0)
 
     bob.page.context.set_offline(False)
     expect(status).to_have_text("Connected", timeout=5_000)
     expect(bob.messages(missed)).to_have_count(1)
-
-
-def test_a_message_sent_while_offline_goes_out_once_on_reconnect(sign_up):
-    alice = sign_up("Alice")
-    bob = sign_up("Bob")
-
-    alice.page.context.set_offline(True)
-    expect(alice.page.locator("[data-connection-status]")).to_have_text("Offline")
-    text = unique("queued ")
-    alice.send(text)
-    expect(alice.page.locator(".message.pending")).to_contain_text("Sending")
-
-    alice.page.context.set_offline(False)
-    expect(bob.messages(text)).to_have_count(1, timeout=5_000)
-    expect(alice.messages(text)).to_have_count(1)
-    expect(alice.page.locator(".message.pending")).to_have_count(0)
+    expect(bob.messages(queued)).to_have_count(1)
+    expect(alice.messages(queued)).to_have_count(1)
+    expect(bob.page.locator(".message.pending")).to_have_count(0)
+    bob.page.reload()
+    expect(bob.messages(queued)).to_have_count(1)
 
 
 def test_a_lost_live_event_is_fetched_by_resuming_from_the_gap(sign_up):
@@ -82,25 +76,81 @@ def test_a_lost_live_event_is_fetched_by_resuming_from_the_gap(sign_up):
     assert bodies.all_text_contents()[-2:] == [lost, next_one]
 
 
-def test_the_room_works_under_the_sites_content_security_policy(sign_up):
+def test_when_the_server_says_resync_the_page_reloads_the_newest_messages(sign_up):
     alice = sign_up("Alice")
     bob = sign_up("Bob")
-    violations: list[str] = []
-    bob.page.on(
-        "console",
-        lambda message: "Content Security Policy" in message.text
-        and violations.append(message.text),
+    lost = unique("too much to replay ")
+
+    def proxy(ws) -> None:
+        """Bob's socket loses `lost`, and the server answers his catch-up with resync."""
+        server = ws.connect_to_server()
+
+        def from_server(text) -> None:
+            frame = json.loads(text)
+            if frame.get("type") == "message" and frame["message"]["body"] == lost:
+                ws.send(json.dumps({**frame, "type": "dropped"}))
+                return
+            ws.send(text)
+
+        def from_page(text) -> None:
+            frame = json.loads(text)
+            if frame.get("type") == "resume" and resync_next:
+                resync_next.pop()
+                resync = {"type": "resync", "room": "general", "last_seq": 0}
+                ws.send(json.dumps(resync))
+                return
+            server.send(text)
+
+        server.on_message(from_server)
+        ws.on_message(from_page)
+
+    resync_next: list[bool] = []
+    bob.page.route_web_socket("**/ws/", proxy)
+    bob.page.reload()
+    bob.expect_connected()
+
+    resync_next.append(True)
+    alice.send(lost)
+    expect(alice.messages(lost)).to_have_count(1)
+    alice.send("after the gap")
+    expect(bob.messages(lost)).to_have_count(1)
+    expect(bob.messages("after the gap")).to_have_count(1)
+    assert resync_next == [], "the gap was answered with resync"
+
+
+def test_on_a_phone_the_sidebar_opens_from_a_labelled_toggle(sign_up):
+    alice = sign_up(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
     )
+    page = alice.page
+    toggle = page.get_by_role("button", name="Rooms")
+    general = page.locator("#sidebar").get_by_role("link", name="General")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    expect(general).to_be_hidden()
+
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(general).to_be_visible()
+    expect(page.locator("#sidebar a").first).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(general).to_be_hidden()
+    expect(toggle).to_be_focused()
+    expect(alice.composer()).to_be_visible()
+
+
+def test_the_room_works_under_the_sites_content_security_policy(sign_up):
+    bob = sign_up("Bob")
+    console = []
+    bob.page.on("console", lambda message: console.append(message.text))
     response = bob.page.reload()
     assert "script-src 'self'" in response.headers["content-security-policy"]
     bob.expect_connected()
 
     text = unique("policy-abiding ")
-    alice.send(text)
+    bob.send(text)
     expect(bob.messages(text)).to_have_count(1, timeout=2_000)
-    bob.send(text + " reply")
-    expect(alice.messages(text + " reply")).to_have_count(1, timeout=2_000)
-    assert violations == []
+    expect(bob.page.locator(".message.pending")).to_have_count(0)
+    assert [text for text in console if "Content Security Policy" in text] == []
 
     # The policy really is in force: an inline script is refused.
     bob.page.evaluate(

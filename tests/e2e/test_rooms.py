@@ -16,7 +16,8 @@ def test_creating_a_room_opens_it_and_a_taken_name_is_a_form_error(sign_up):
 
     alice.create_room(name, topic="What we do next")
     expect(alice.page).to_have_url(re.compile(r"/r/planning-\w+/$"))
-    expect(alice.page.locator("#sidebar").get_by_role("link", name=name)).to_be_visible()
+    sidebar = alice.page.locator("#sidebar")
+    expect(sidebar.get_by_role("link", name=name)).to_be_visible()
 
     alice.page.goto("/rooms/")
     alice.page.get_by_label("Room name").fill(name)
@@ -64,14 +65,59 @@ def test_a_message_in_another_room_raises_its_badge_until_read(sign_up):
     expect(general.locator("[data-badge]")).to_have_text("2 unread")
     expect(bob.page).to_have_title(re.compile(r"^\(2\) "))
 
-    general.get_by_role("link").click()
-    expect(bob.messages("more news in general")).to_have_count(1)
-    expect(bob.page.locator("#sidebar li[data-slug='general'] [data-badge]")).to_be_hidden()
+    # Reading General in another tab clears the badge here too.
+    other_tab = bob.page.context.new_page()
+    other_tab.goto("/r/general/")
+    expect(general.locator("[data-badge]")).to_be_hidden()
+    expect(bob.page).not_to_have_title(re.compile(r"^\("))
 
 
-def test_scrolling_up_loads_older_messages_and_keeps_the_view_still(
+def test_joining_and_leaving_in_one_tab_updates_the_sidebar_of_another(sign_up):
+    alice = sign_up("Alice")
+    name = unique("Drop-in ")
+    alice.create_room(name)
+    bob = sign_up("Bob")
+    other_tab = bob.page.context.new_page()
+    other_tab.goto("/rooms/")
+    sidebar_link = bob.page.locator("#sidebar").get_by_role("link", name=name)
+
+    other_tab.get_by_role("button", name=f"Join {name}").click()
+    expect(sidebar_link).to_be_visible()
+    alice.expect_connected()
+    alice.send("ping from the new room")
+    expect(sidebar_link.locator("[data-badge]")).to_have_text("1 unread")
+
+    other_tab.locator("summary", has_text="Room options").click()
+    other_tab.get_by_role("button", name="Leave room").click()
+    expect(sidebar_link).to_have_count(0)
+
+
+def test_a_deleted_message_becomes_a_placeholder_live_and_after_reload(
     sign_up, live_site
 ):
+    alice = sign_up("Alice")
+    text = unique("regrettable ")
+    alice.send(text)
+    expect(alice.messages(text)).to_have_count(1)
+    message_id = alice.messages(text).get_attribute("data-id")
+
+    live_site.manage(
+        "shell",
+        "-c",
+        "from rooms.models import Message\n"
+        "from rooms.services import message_delete\n"
+        f"message = Message.objects.get(pk={int(message_id)})\n"
+        "message_delete(actor=message.author, message=message)\n",
+    )
+    deleted = alice.page.locator(f".message[data-id='{message_id}'] [data-body]")
+    expect(deleted).to_have_text("message deleted")
+    expect(deleted).to_have_class(re.compile(r"\bdeleted\b"))
+    alice.page.reload()
+    expect(deleted).to_have_text("message deleted")
+    expect(alice.page.get_by_text(text)).to_have_count(0)
+
+
+def test_scrolling_up_loads_older_messages_and_keeps_the_view_still(sign_up, live_site):
     alice = sign_up()
     alice.create_room(unique("Archive "))
     slug = alice.page.url.rstrip("/").rsplit("/", 1)[-1]
