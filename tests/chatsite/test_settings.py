@@ -179,8 +179,14 @@ def test_when_the_chat_limits_are_set_then_they_are_used(settings_with):
 # --- the SQLite database the tests run on -------------------------------------------------
 
 
+def skip_unless_sqlite() -> None:
+    if connection.vendor != "sqlite":
+        pytest.skip("the suite runs on another database (DATABASE_URL)")
+
+
 @pytest.mark.django_db
 def test_when_connected_to_sqlite_then_wal_busy_timeout_and_foreign_keys_are_on():
+    skip_unless_sqlite()
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA journal_mode")
         journal_mode = cursor.fetchone()[0]
@@ -197,6 +203,7 @@ def test_when_connected_to_sqlite_then_wal_busy_timeout_and_foreign_keys_are_on(
 @pytest.mark.django_db(transaction=True)
 def test_when_a_transaction_begins_then_it_holds_the_write_lock_at_once():
     """IMMEDIATE: a second writer waits at BEGIN, never half-way through (no deadlock)."""
+    skip_unless_sqlite()
     connection.ensure_connection()
     path = connection.settings_dict["NAME"]
     other = sqlite3.connect(path, timeout=0)

@@ -70,7 +70,7 @@ def test_when_an_anonymous_reader_opens_a_public_room_then_not_found():
 
 def test_when_rooms_are_listed_then_only_open_public_rooms_in_name_order():
     RoomFactory(name="Zebra", slug="zebra")
-    RoomFactory(name="apple", slug="apple")
+    RoomFactory(name="Apple", slug="apple")
     RoomFactory(name="Secret", slug="secret", kind=Room.Kind.PRIVATE)
     RoomFactory(name="Dm", slug="dm-x", kind=Room.Kind.DIRECT)
     RoomFactory(name="Old", slug="old", is_archived=True)
