@@ -28,6 +28,9 @@ def clean_body(body: object) -> str:
     text = body.strip()
     if not text:
         raise InvalidInput("The message is empty.", code="empty")
+    if "\x00" in text:
+        # PostgreSQL cannot store it: refuse it on every database, before the write.
+        raise InvalidInput("The message contains a NUL character (U+0000).")
     limit = settings.CHAT_MESSAGE_MAX_LENGTH
     if len(text) > limit:
         raise InvalidInput(
@@ -387,8 +390,10 @@ def _store_message(
     if not permissions.can_read(author, locked, membership):
         raise NotFound("No such room.")
     if locked.is_archived:
-        raise Forbidden("This room is archived: it keeps its history but takes no new "
-                        "messages.", code="archived")
+        raise Forbidden(
+            "This room is archived: it keeps its history but takes no new messages.",
+            code="archived",
+        )
     if not permissions.can_post(author, locked, membership):
         raise Forbidden("Join the room to post in it.", code="not_member")
     seq = locked.last_seq + 1
