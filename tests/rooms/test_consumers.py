@@ -402,6 +402,13 @@ BAD_FRAMES = [
         id="send-without-body",
     ),
     pytest.param(
+        '{"type": "send", "room": "{room}", "body": "a\\u0000b", '
+        '"client_id": "{client_id}"}',
+        "invalid",
+        "client_id",
+        id="send-nul-character",
+    ),
+    pytest.param(
         '{"type": "resume", "rooms": ["{room}"]}',
         "invalid",
         None,

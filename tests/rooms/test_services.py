@@ -91,6 +91,7 @@ def test_when_the_author_sends_then_their_read_position_moves_to_their_message()
         (42, "invalid"),
         (["hello"], "invalid"),
         ({"text": "hello"}, "invalid"),
+        ("nul \x00 inside", "invalid"),
     ],
     ids=[
         "empty",
@@ -101,6 +102,7 @@ def test_when_the_author_sends_then_their_read_position_moves_to_their_message()
         "int",
         "list",
         "dict",
+        "nul-character",
     ],
 )
 def test_when_the_body_is_not_1_to_4000_chars_of_text_then_clear_error_and_nothing_stored(
