@@ -35,9 +35,9 @@ def lockout_response(
 ) -> HttpResponse:
     """AXES_LOCKOUT_CALLABLE: a page saying why, for how long, and the way back.
 
-    Only `request` is used: axes passes the other two arguments differently on its sync
-    and async paths. Says nothing of whether the username exists (axes locks unknown
-    usernames alike).
+    Renders templates/registration/locked_out.html. Only `request` is used: axes
+    passes the other two arguments differently on its sync and async paths. Says
+    nothing of whether the username exists (axes locks unknown usernames alike).
     """
     admin_login = reverse("admin:login")
     from_admin = request.path == admin_login

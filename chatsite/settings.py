@@ -110,8 +110,7 @@ ASGI_APPLICATION = "chatsite.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        # templates/ first, so the site's own pages override chatsite's fallbacks.
-        "DIRS": [BASE_DIR / "templates", BASE_DIR / "chatsite" / "templates"],
+        "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
