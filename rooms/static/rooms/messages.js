@@ -250,12 +250,13 @@ export class MessageList {
     this.#fill(element, message);
     let before = null;
     for (let node = this.#list.lastElementChild; node; node = node.previousElementSibling) {
-      if (node !== element && node.dataset.seq && Number(node.dataset.seq) < message.seq) {
+      if (node === element) {
+        continue;
+      }
+      if (node.dataset.seq && Number(node.dataset.seq) < message.seq) {
         break;
       }
-      if (node !== element) {
-        before = node;
-      }
+      before = node;
     }
     this.#list.insertBefore(element, before);
     for (const node of [element, element.nextElementSibling, formerNext]) {
@@ -276,7 +277,7 @@ export class MessageList {
     element.dataset.time = Date.parse(message.created_at);
 
     const avatar = element.querySelector("[data-avatar]");
-    avatar.textContent = author.name.slice(0, 1).toUpperCase();
+    avatar.textContent = ([...author.name][0] ?? "?").toUpperCase();
     avatar.className = `avatar ${avatarColour(author.username)}`;
     const name = element.querySelector("[data-author]");
     name.textContent = author.name;
