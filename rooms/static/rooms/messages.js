@@ -50,6 +50,7 @@ export class MessageList {
   #announcer;
   #hasMore = false;
   #loading = false;
+  #pinned = true;
 
   /**
    * fetchOlder() resolves to {messages, hasMore}: the page before the oldest shown,
@@ -69,6 +70,13 @@ export class MessageList {
     this.#announcer = root.querySelector("[data-announcer]");
 
     this.#scroller.addEventListener("scroll", () => this.#onScroll(), { passive: true });
+    // The list shrinks as the composer grows with the text; a reader at the bottom
+    // keeps seeing the newest messages.
+    new ResizeObserver(() => {
+      if (this.#pinned) {
+        this.scrollToBottom();
+      }
+    }).observe(this.#scroller);
     this.#loadOlderButton.addEventListener("click", () => this.#loadOlder());
     this.#jumpButton.addEventListener("click", () => this.scrollToBottom());
     this.#list.addEventListener("click", (event) => {
@@ -178,7 +186,8 @@ export class MessageList {
   }
 
   #onScroll() {
-    if (this.#nearBottom()) {
+    this.#pinned = this.#nearBottom();
+    if (this.#pinned) {
       this.#jumpButton.hidden = true;
     }
     this.#loadWhileNearTop();
