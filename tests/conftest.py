@@ -35,6 +35,12 @@ def _plain_static_files(settings) -> None:
     }
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:
+    """Factories set a password for every user; PBKDF2's real cost adds nothing here."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(scope="session")
 def live_site(tmp_path_factory: pytest.TempPathFactory, redis_server: RedisServer) -> Site:
     return Site(tmp_path_factory.mktemp("site"), redis_server.url).prepare()
@@ -87,3 +93,10 @@ def new_context(browser) -> Iterator:
     yield make
     for context in contexts:
         context.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """WhiteNoise warns about a missing STATIC_ROOT in every HTTP test otherwise."""
+    from django.conf import settings
+
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
