@@ -127,7 +127,7 @@ TEMPLATES = [
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'chat.sqlite3'}"),
+        os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'chat.sqlite3'}",
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
     )
 }
@@ -149,7 +149,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channel layer ----------------------------------------------------------------------
-# REDIS_URL set: Redis pub/sub, one message per process per event (many daphnes).
+# REDIS_URL set: Redis pub/sub, one message per process per event (many daphnes), fanned
+# out to the process's sockets once (chatsite/layers.py; docs/performance.md).
 # Unset: the in-memory layer, which only reaches sockets of this one process.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
@@ -159,7 +160,7 @@ def channel_layers(redis_url: str) -> dict:
         return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     return {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "BACKEND": "chatsite.layers.FanoutPubSubChannelLayer",
             "CONFIG": {
                 "hosts": [
                     {
@@ -212,7 +213,7 @@ STORAGES = {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
             if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            else "chatsite.storage.StaticStorage"
         )
     },
 }
