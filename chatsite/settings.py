@@ -149,8 +149,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channel layer ----------------------------------------------------------------------
-# REDIS_URL set: Redis pub/sub, one message per process per event (many daphnes), fanned
-# out to the process's sockets once (chatsite/layers.py; docs/performance.md).
+# REDIS_URL set: Redis pub/sub, one message per process per event (many daphnes).
 # Unset: the in-memory layer, which only reaches sockets of this one process.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
@@ -160,7 +159,7 @@ def channel_layers(redis_url: str) -> dict:
         return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     return {
         "default": {
-            "BACKEND": "chatsite.layers.FanoutPubSubChannelLayer",
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
                 "hosts": [
                     {
