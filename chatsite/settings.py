@@ -306,6 +306,18 @@ CHAT_MAX_FRAME_BYTES = int(os.environ.get("CHAT_MAX_FRAME_BYTES", str(64 * 1024)
 CHAT_DEFAULT_ROOM_SLUG = "general"
 CHAT_INVITE_DAYS = int(os.environ.get("CHAT_INVITE_DAYS", "7"))
 CHAT_DM_MAX_PEOPLE = 8
+# Flood control per user, as (burst, refills per second); in Redis when it is set.
+CHAT_RATE_LIMITS = {
+    "message": (
+        int(os.environ.get("CHAT_SEND_BURST", "20")),
+        float(os.environ.get("CHAT_SEND_RATE", "1")),
+    ),
+    "room_create": (5, 1 / 60),
+    "dm_create": (10, 1 / 30),
+    "invite": (20, 1 / 10),
+    "report": (5, 1 / 60),
+}
+CHAT_RATE_LIMIT_PREFIX = "chat:ratelimit"
 
 # --- Logging ----------------------------------------------------------------------------
 LOGGING = {

@@ -17,7 +17,8 @@ def _unauthenticated() -> JsonResponse:
 
 def _error(error: ChatError) -> JsonResponse:
     return JsonResponse(
-        {"error": {"code": error.code, "message": error.message}}, status=error.status
+        {"error": {"code": error.code, "message": error.message, **error.details()}},
+        status=error.status,
     )
 
 

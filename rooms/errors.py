@@ -11,6 +11,10 @@ class ChatError(Exception):
         if code:
             self.code = code
 
+    def details(self) -> dict[str, object]:
+        """Fields beyond code and message that clients get with this error."""
+        return {}
+
 
 class InvalidInput(ChatError):
     code = "invalid"
@@ -26,3 +30,17 @@ class NotFound(ChatError):
 class Forbidden(ChatError):
     code = "forbidden"
     status = 403
+
+
+class RateLimited(ChatError):
+    """Too many actions too fast; nothing was done. Try again after `retry_after` s."""
+
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def details(self) -> dict[str, object]:
+        return {"retry_after": self.retry_after}

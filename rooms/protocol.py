@@ -33,7 +33,13 @@ class Reply:
 
 
 def error_frame(error: ChatError, ref: str | None = None) -> dict[str, Any]:
-    return {"type": "error", "code": error.code, "message": error.message, "ref": ref}
+    return {
+        "type": "error",
+        "code": error.code,
+        "message": error.message,
+        "ref": ref,
+        **error.details(),
+    }
 
 
 def _slug(frame: dict[str, Any], key: str = "room") -> str:

@@ -19,6 +19,7 @@ from accounts.models import User
 from rooms import events, permissions, selectors
 from rooms.errors import Forbidden, InvalidInput, NotFound
 from rooms.models import Invite, Membership, Message, Room
+from rooms.ratelimit import rate_limit
 
 
 def clean_body(body: object) -> str:
@@ -67,6 +68,7 @@ def room_create(
     taken = InvalidInput(f"A room named “{name}” already exists.", code="taken")
     if Room.objects.filter(slug=slug).exists():
         raise taken
+    rate_limit(user_id=creator.pk, action="room_create")
     try:
         with transaction.atomic():
             room = Room.objects.create(
@@ -178,6 +180,7 @@ def _hand_on_ownership(*, room: Room, leaving: User) -> None:
 def membership_add(*, actor: User, room: Room, username: str) -> Membership:
     """An owner or moderator adds someone by username; it appears in their sidebar."""
     _managed(actor=actor, room=room)
+    rate_limit(user_id=actor.pk, action="invite")
     user = User.objects.filter(username=username.strip(), is_active=True).first()
     if user is None:
         raise InvalidInput(
@@ -234,6 +237,7 @@ def invite_create(*, actor: User, room: Room, days: int | None = None) -> Invite
     _managed(actor=actor, room=room)
     if room.is_public:
         raise InvalidInput("Anyone can join a public room; it needs no invite link.")
+    rate_limit(user_id=actor.pk, action="invite")
     days = days or settings.CHAT_INVITE_DAYS
     if not 1 <= days <= 30:
         raise InvalidInput("An invite lasts from 1 to 30 days.")
@@ -295,6 +299,9 @@ def dm_open(*, user: User, usernames: list[str]) -> Room:
         )
     people = [user, *others]
     key = "-".join(str(pk) for pk in sorted(u.pk for u in people))
+    if existing := Room.objects.filter(dm_key=key).first():
+        return existing
+    rate_limit(user_id=user.pk, action="dm_create")
     try:
         with transaction.atomic():
             room, created = Room.objects.get_or_create(
@@ -368,6 +375,7 @@ def message_send(
     text = clean_body(body)
     if client_id is not None and (previous := _previous_send(author, room, client_id)):
         return previous
+    rate_limit(user_id=author.pk, action="message")
     try:
         with transaction.atomic():
             message = _store_message(

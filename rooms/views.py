@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from rooms import events, selectors, services
-from rooms.errors import InvalidInput, NotFound
+from rooms.errors import ChatError, InvalidInput, NotFound
 from rooms.forms import RoomCreateForm
 from rooms.models import Room
 
@@ -63,7 +63,7 @@ def room_list(request: HttpRequest) -> HttpResponse:
                 if form.cleaned_data["private"]
                 else Room.Kind.PUBLIC,
             )
-        except InvalidInput as error:
+        except ChatError as error:
             form.add_error("name", error.message)
         else:
             return redirect("rooms:detail", slug=room.slug)

@@ -1,6 +1,7 @@
 """Shared fixtures: a real Redis for the channel layer, a live daphne, a real Chromium."""
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +18,9 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     """Every test's channel layer is channels-redis against this real server."""
     server = RedisServer(tmp_path_factory.mktemp("redis")).start()
-    overrides = override_settings(REDIS_URL=server.url, CHANNEL_LAYERS=channel_layers(server.url))
+    overrides = override_settings(
+        REDIS_URL=server.url, CHANNEL_LAYERS=channel_layers(server.url)
+    )
     overrides.enable()
     try:
         yield server
@@ -31,7 +34,9 @@ def _plain_static_files(settings) -> None:
     """Templates render without a collected manifest; the live site uses the real one."""
     settings.STORAGES = {
         **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        "staticfiles": {
+            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        },
     }
 
 
@@ -41,9 +46,27 @@ def _fast_password_hashing(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _own_rate_limits(request, settings) -> None:
+    """Each test counts from fresh buckets; only tests marked rate_limits keep the real
+    limits, so seeding a room with messages is not flood control's business."""
+    settings.CHAT_RATE_LIMIT_PREFIX = f"test-ratelimit:{uuid.uuid4().hex}"
+    if request.node.get_closest_marker("rate_limits") is None:
+        settings.CHAT_RATE_LIMITS = {
+            action: (1_000_000, 1_000.0) for action in settings.CHAT_RATE_LIMITS
+        }
+
+
 @pytest.fixture(scope="session")
-def live_site(tmp_path_factory: pytest.TempPathFactory, redis_server: RedisServer) -> Site:
-    return Site(tmp_path_factory.mktemp("site"), redis_server.url).prepare()
+def live_site(
+    tmp_path_factory: pytest.TempPathFactory, redis_server: RedisServer
+) -> Site:
+    """The site every browser test shares: all of them log in from 127.0.0.1, so a
+    few wrong passwords must not lock the address for the rest, and they seed rooms at
+    full speed. Lockout and flood control have tests of their own, on their own sites."""
+    site = Site(tmp_path_factory.mktemp("site"), redis_server.url)
+    site.env.update({"CHAT_LOGIN_FAILURE_LIMIT": "1000", "CHAT_SEND_BURST": "100000"})
+    return site.prepare()
 
 
 @pytest.fixture(scope="session")

@@ -89,9 +89,6 @@ class Site:
             "SECRET_KEY": "test-secret-key-for-the-live-site-only-000000000000",
             "DJANGO_DEBUG": "0",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            # Every browser test logs in from 127.0.0.1: a few wrong passwords in one
-            # test must not lock the address for the rest (lockout has its own tests).
-            "CHAT_LOGIN_FAILURE_LIMIT": "1000",
         }
 
     def manage(self, *args: str) -> str:

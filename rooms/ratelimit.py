@@ -1,0 +1,113 @@
+"""Flood control: a token bucket per user and action, shared by every entry point.
+
+The bucket holds `burst` tokens and refills at `rate` per second; each action takes
+one. With Redis configured the buckets live there, so every daphne process counts
+against the same limit; without it, in this process. If Redis cannot be reached the
+limit fails open: a message must still be stored when the channel layer is down.
+"""
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from functools import cache
+
+import redis
+from django.conf import settings
+
+from rooms.errors import RateLimited
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Limit:
+    burst: int
+    rate: float  # tokens per second
+
+    @property
+    def ttl(self) -> int:
+        """Seconds until an untouched bucket is full again, and can be forgotten."""
+        return int(self.burst / self.rate) + 1
+
+
+# KEYS[1] bucket; ARGV: burst, rate, now, ttl. Returns 0 if taken, else seconds to wait.
+_TAKE = """
+local bucket = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local burst, rate, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local tokens = tonumber(bucket[1]) or burst
+local at = tonumber(bucket[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+if tokens < 1 then
+  return tostring((1 - tokens) / rate)
+end
+redis.call('HSET', KEYS[1], 'tokens', tokens - 1, 'at', now)
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return '0'
+"""
+
+
+class MemoryBuckets:
+    def __init__(self) -> None:
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: str, limit: Limit, now: float) -> float:
+        with self._lock:
+            tokens, at = self._buckets.get(key, (limit.burst, now))
+            tokens = min(limit.burst, tokens + max(0.0, now - at) * limit.rate)
+            if tokens < 1:
+                return (1 - tokens) / limit.rate
+            self._buckets[key] = (tokens - 1, now)
+            return 0.0
+
+    def clear(self) -> None:
+        with self._lock:
+            self._buckets.clear()
+
+
+class RedisBuckets:
+    def __init__(self, url: str) -> None:
+        self._client = redis.Redis.from_url(
+            url, socket_connect_timeout=1, socket_timeout=1
+        )
+        self._take = self._client.register_script(_TAKE)
+
+    def take(self, key: str, limit: Limit, now: float) -> float:
+        return float(
+            self._take(keys=[key], args=[limit.burst, limit.rate, now, limit.ttl])
+        )
+
+
+_memory = MemoryBuckets()
+
+
+@cache
+def _redis_buckets(url: str) -> RedisBuckets:
+    return RedisBuckets(url)
+
+
+def _buckets() -> MemoryBuckets | RedisBuckets:
+    return _redis_buckets(settings.REDIS_URL) if settings.REDIS_URL else _memory
+
+
+def limit_for(action: str) -> Limit:
+    burst, rate = settings.CHAT_RATE_LIMITS[action]
+    return Limit(burst=burst, rate=rate)
+
+
+def rate_limit(*, user_id: int, action: str) -> None:
+    """Takes one `action` token for the user, or raises RateLimited."""
+    limit = limit_for(action)
+    key = f"{settings.CHAT_RATE_LIMIT_PREFIX}:{action}:{user_id}"
+    try:
+        wait = _buckets().take(key, limit, time.time())
+    except redis.RedisError:
+        logger.warning("Rate limit store unreachable; letting %s through", action)
+        return
+    if wait > 0:
+        retry_after = round(wait + 0.05, 1)
+        raise RateLimited(
+            f"You are going too fast. Try again in {retry_after:g} s.",
+            retry_after=retry_after,
+        )
