@@ -316,6 +316,8 @@ CHAT_RATE_LIMITS = {
     "dm_create": (10, 1 / 30),
     "invite": (20, 1 / 10),
     "report": (5, 1 / 60),
+    "message_edit": (20, 1 / 2),
+    "reaction": (30, 2),
 }
 CHAT_RATE_LIMIT_PREFIX = "chat:ratelimit"
 

@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from rooms import services
-from rooms.models import Invite, Membership, Message, Room
+from rooms.models import Invite, Membership, Message, MessageEdit, Room
 
 
 @admin.register(Room)
@@ -66,6 +66,24 @@ class MembershipAdmin(admin.ModelAdmin):
             self.delete_model(request, membership)
 
 
+class MessageEditInline(admin.TabularInline):
+    """A message's edit history: what it said before each edit, oldest first."""
+
+    model = MessageEdit
+    fields = ("edited_at", "edited_by", "old_body")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name = "earlier version"
+    verbose_name_plural = "edit history"
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
     list_display = ("seq", "room", "author", "short_body", "created_at", "is_deleted")
@@ -78,12 +96,15 @@ class MessageAdmin(admin.ModelAdmin):
         "seq",
         "author",
         "body",
+        "reply_to",
         "client_id",
         "created_at",
         "edited_at",
         "deleted_at",
         "deleted_by",
     )
+    fields = readonly_fields
+    inlines = [MessageEditInline]
 
     @admin.display(description="Body")
     def short_body(self, obj: Message) -> str:

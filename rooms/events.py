@@ -8,6 +8,7 @@ doorbell: if it fails, the database still holds the truth and clients catch up b
 
 import json
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -15,7 +16,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 from accounts.models import User
-from rooms.models import Message, Room
+from rooms.models import Message, Reaction, Room
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +51,12 @@ def room_payload(room: Room, *, name: str | None = None) -> dict[str, Any]:
 
 
 def message_payload(message: Message) -> dict[str, Any]:
-    """The one shape of a message, for history, catch-up and live events alike."""
+    """The one shape of a message, for history, catch-up and live events alike.
+
+    `body` is the text as typed (for editing); `html` is that text rendered and
+    sanitized when it was stored (rooms.markdown), the only HTML a client inserts.
+    Its reactions come from a prefetch where there is one (selectors do that).
+    """
     deleted = message.deleted_at is not None
     return {
         "id": message.pk,
@@ -58,10 +64,74 @@ def message_payload(message: Message) -> dict[str, Any]:
         "seq": message.seq,
         "author": user_payload(message.author),
         "body": "" if deleted else message.body,
+        "html": "" if deleted else message.html,
         "client_id": str(message.client_id) if message.client_id else None,
         "created_at": message.created_at.isoformat(),
         "edited_at": message.edited_at.isoformat() if message.edited_at else None,
         "deleted": deleted,
+        "reply_to": None if deleted else reply_payload(message.reply_to),
+        "reactions": [] if deleted else reactions_payload(message.reactions.all()),
+    }
+
+
+REPLY_EXCERPT_LENGTH = 100
+
+
+def reply_payload(parent: Message | None) -> dict[str, Any] | None:
+    """What a reply shows of the message it answers: who, and how it began."""
+    if parent is None:
+        return None
+    deleted = parent.deleted_at is not None
+    text = "" if deleted else " ".join(parent.body.split())
+    if len(text) > REPLY_EXCERPT_LENGTH:
+        text = text[: REPLY_EXCERPT_LENGTH - 1].rstrip() + "…"
+    return {
+        "id": parent.pk,
+        "seq": parent.seq,
+        "author": user_payload(parent.author),
+        "excerpt": text,
+        "deleted": deleted,
+    }
+
+
+def reactions_payload(reactions: Iterable[Reaction]) -> list[dict[str, Any]]:
+    """Reactions by emoji, in the order each emoji was first used."""
+    by_emoji: dict[str, dict[str, Any]] = {}
+    for reaction in sorted(reactions, key=lambda r: r.pk):
+        entry = by_emoji.setdefault(
+            reaction.emoji,
+            {"emoji": reaction.emoji, "count": 0, "users": [], "user_ids": []},
+        )
+        entry["count"] += 1
+        entry["users"].append(reaction.user.shown_name)
+        entry["user_ids"].append(reaction.user_id)
+    return list(by_emoji.values())
+
+
+def message_edited_event(message: Message) -> dict[str, Any]:
+    return {
+        "type": "message_edited",
+        "room": message.room.slug,
+        "message": message_payload(message),
+    }
+
+
+def message_deleted_event(message: Message) -> dict[str, Any]:
+    return {
+        "type": "message_deleted",
+        "room": message.room.slug,
+        "id": message.pk,
+        "seq": message.seq,
+    }
+
+
+def reactions_event(message: Message, reactions: Iterable[Reaction]) -> dict[str, Any]:
+    return {
+        "type": "reactions",
+        "room": message.room.slug,
+        "id": message.pk,
+        "seq": message.seq,
+        "reactions": reactions_payload(reactions),
     }
 
 

@@ -77,6 +77,8 @@ class Message(models.Model):
         related_name="messages",
     )
     body = models.TextField()
+    # The body rendered (Markdown, sanitized: rooms.markdown) when stored or edited.
+    html = models.TextField(blank=True, default="")
     client_id = models.UUIDField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     edited_at = models.DateTimeField(null=True, blank=True)
@@ -87,6 +89,14 @@ class Message(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+    )
+    # A reply quotes a message of the same room; it survives its parent's removal.
+    reply_to = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="replies",
     )
 
     class Meta:
@@ -104,6 +114,50 @@ class Message(models.Model):
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+
+class MessageEdit(models.Model):
+    """A message's text before one edit: its history, for moderators."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="edits")
+    old_body = models.TextField()
+    edited_at = models.DateTimeField(default=timezone.now)
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["message", "edited_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Edit of {self.message}"
+
+
+class Reaction(models.Model):
+    """One person's emoji on one message."""
+
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="reactions"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reactions"
+    )
+    emoji = models.CharField(max_length=32)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["message", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "user", "emoji"], name="reaction_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.emoji} on {self.message}"
 
 
 class Invite(models.Model):

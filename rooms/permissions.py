@@ -47,6 +47,22 @@ def can_delete_message(
     return message.author_id == user.pk or can_moderate(user, message.room, membership)
 
 
+def can_edit_message(
+    user: User, message: Message, membership: Membership | None
+) -> bool:
+    """Only its author edits a message, while they can read the room."""
+    return (
+        can_read(user, message.room, membership)
+        and message.author_id is not None
+        and message.author_id == user.pk
+    )
+
+
+def can_react(user: User, room: Room, membership: Membership | None) -> bool:
+    """Reacting is a small post: members of a room that is not archived."""
+    return can_post(user, room, membership)
+
+
 def can_manage_members(user: User, room: Room, membership: Membership | None) -> bool:
     """A room's owner and moderators invite and remove people; a DM has no managers."""
     return (

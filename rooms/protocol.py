@@ -16,8 +16,12 @@ from django.conf import settings
 from accounts.models import User
 from rooms import events, selectors, services
 from rooms.errors import ChatError, InvalidInput, NotFound
+from rooms.models import Message
 
 MAX_RESUME_ROOMS = 500
+MAX_ID = 2**63 - 1
+# Frames that act on one stored message: errors name it in `ref` as "<type>:<id>".
+MESSAGE_FRAMES = {"edit", "delete", "react"}
 SLUG = re.compile(r"[-a-zA-Z0-9_]{1,80}")
 
 
@@ -56,6 +60,12 @@ def _seq(value: object, name: str) -> int:
     return value
 
 
+def _id(value: object, name: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= MAX_ID:
+        raise ProtocolError(f"“{name}” must be a message id.", code="invalid")
+    return value
+
+
 def _client_id(value: object) -> uuid.UUID:
     try:
         return uuid.UUID(str(value))
@@ -85,6 +95,34 @@ def parse(text: str) -> dict[str, Any]:
             "room": _slug(frame),
             "body": frame.get("body"),
             "client_id": _client_id(frame["client_id"]),
+            "reply_to": (
+                None
+                if frame.get("reply_to") is None
+                else _id(frame["reply_to"], "reply_to")
+            ),
+        }
+    if kind == "edit":
+        return {
+            "type": "edit",
+            "room": _slug(frame),
+            "id": _id(frame.get("id"), "id"),
+            "body": frame.get("body"),
+        }
+    if kind == "delete":
+        return {
+            "type": "delete",
+            "room": _slug(frame),
+            "id": _id(frame.get("id"), "id"),
+        }
+    if kind == "react":
+        if not isinstance(frame.get("on"), bool):
+            raise ProtocolError("“on” must be true or false.", code="invalid")
+        return {
+            "type": "react",
+            "room": _slug(frame),
+            "id": _id(frame.get("id"), "id"),
+            "emoji": frame.get("emoji"),
+            "on": frame["on"],
         }
     if kind == "resume":
         rooms = frame.get("rooms")
@@ -110,6 +148,8 @@ def parse(text: str) -> dict[str, Any]:
 def ref_of(frame: dict[str, Any]) -> str | None:
     if frame["type"] == "send":
         return str(frame["client_id"])
+    if frame["type"] in MESSAGE_FRAMES:
+        return f"{frame['type']}:{frame['id']}"
     return frame.get("room")
 
 
@@ -124,7 +164,11 @@ def handle(user: User, frame: dict[str, Any]) -> Reply:
 def _send(user: User, frame: dict[str, Any]) -> Reply:
     access = selectors.room_access(user=user, slug=frame["room"])
     result = services.message_send(
-        author=user, room=access.room, body=frame["body"], client_id=frame["client_id"]
+        author=user,
+        room=access.room,
+        body=frame["body"],
+        client_id=frame["client_id"],
+        reply_to=frame["reply_to"],
     )
     message = events.message_payload(result.message)
     return Reply(
@@ -188,4 +232,42 @@ def _ping(user: User, frame: dict[str, Any]) -> Reply:
     return Reply(frames=[{"type": "pong"}])
 
 
-_HANDLERS = {"send": _send, "resume": _resume, "read": _read, "ping": _ping}
+def _message(user: User, frame: dict[str, Any]) -> Message:
+    """The frame's message, in a room the user may read (else not_found)."""
+    access = selectors.room_access(user=user, slug=frame["room"])
+    return selectors.room_message(room=access.room, message_id=frame["id"])
+
+
+# Each change comes back to its sender at once, in the shape of the event everyone
+# following the room receives (the sender too): a client treats both alike.
+
+
+def _edit(user: User, frame: dict[str, Any]) -> Reply:
+    message = services.message_edit(
+        actor=user, message=_message(user, frame), body=frame["body"]
+    )
+    return Reply(frames=[events.message_edited_event(message)])
+
+
+def _delete(user: User, frame: dict[str, Any]) -> Reply:
+    message = services.message_delete(actor=user, message=_message(user, frame))
+    return Reply(frames=[events.message_deleted_event(message)])
+
+
+def _react(user: User, frame: dict[str, Any]) -> Reply:
+    message = _message(user, frame)
+    reactions = services.reaction_set(
+        user=user, message=message, emoji=frame["emoji"], on=frame["on"]
+    )
+    return Reply(frames=[events.reactions_event(message, reactions)])
+
+
+_HANDLERS = {
+    "send": _send,
+    "resume": _resume,
+    "read": _read,
+    "ping": _ping,
+    "edit": _edit,
+    "delete": _delete,
+    "react": _react,
+}

@@ -3,12 +3,12 @@
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.models import User
 from rooms import permissions
 from rooms.errors import NotFound
-from rooms.models import Invite, Membership, Message, Room
+from rooms.models import Invite, Membership, Message, Reaction, Room
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,22 @@ def public_rooms() -> QuerySet[Room]:
 
 
 def _messages(room: Room) -> QuerySet[Message]:
-    return Message.objects.filter(room=room).select_related("author", "room")
+    """Messages with all their payload needs, in a fixed number of queries a page."""
+    return (
+        Message.objects.filter(room=room)
+        .select_related("author", "room", "reply_to__author")
+        .prefetch_related(
+            Prefetch("reactions", queryset=Reaction.objects.select_related("user"))
+        )
+    )
+
+
+def room_message(*, room: Room, message_id: int) -> Message:
+    """A message of a room the caller has already authorized, or NotFound."""
+    message = _messages(room).filter(pk=message_id).first()
+    if message is None:
+        raise NotFound("No such message.")
+    return message
 
 
 def message_history(

@@ -10,15 +10,16 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+import emoji as emoji_data
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import User
-from rooms import events, permissions, selectors
+from rooms import events, markdown, permissions, selectors
 from rooms.errors import Forbidden, InvalidInput, NotFound
-from rooms.models import Invite, Membership, Message, Room
+from rooms.models import Invite, Membership, Message, MessageEdit, Reaction, Room
 from rooms.ratelimit import rate_limit
 
 
@@ -38,6 +39,17 @@ def clean_body(body: object) -> str:
             f"The message is {len(text):,} characters long; the limit is {limit:,}.",
             code="too_long",
         )
+    return text
+
+
+EMOJI_MAX_LENGTH = 32
+
+
+def clean_emoji(value: object) -> str:
+    """A reaction: exactly one emoji (a skin tone, flag or ZWJ family counts as one)."""
+    text = value.strip() if isinstance(value, str) else ""
+    if not text or len(text) > EMOJI_MAX_LENGTH or not emoji_data.is_emoji(text):
+        raise InvalidInput("A reaction is a single emoji, such as 👍.")
     return text
 
 
@@ -365,12 +377,17 @@ def _previous_send(author: User, room: Room, client_id: uuid.UUID) -> SendResult
 
 
 def message_send(
-    *, author: User, room: Room, body: object, client_id: uuid.UUID | None = None
+    *,
+    author: User,
+    room: Room,
+    body: object,
+    client_id: uuid.UUID | None = None,
+    reply_to: int | None = None,
 ) -> SendResult:
     """Stores a message with its room's next seq and publishes it after commit.
 
     Idempotent by (author, client_id): a retried send returns the first result, even
-    when two retries race.
+    when two retries race. `reply_to` is the id of a message in the same room.
     """
     text = clean_body(body)
     if client_id is not None and (previous := _previous_send(author, room, client_id)):
@@ -379,7 +396,11 @@ def message_send(
     try:
         with transaction.atomic():
             message = _store_message(
-                author=author, room=room, text=text, client_id=client_id
+                author=author,
+                room=room,
+                text=text,
+                client_id=client_id,
+                reply_to=reply_to,
             )
     except IntegrityError:
         if client_id is not None and (
@@ -391,7 +412,12 @@ def message_send(
 
 
 def _store_message(
-    *, author: User, room: Room, text: str, client_id: uuid.UUID | None
+    *,
+    author: User,
+    room: Room,
+    text: str,
+    client_id: uuid.UUID | None,
+    reply_to: int | None,
 ) -> Message:
     locked = Room.objects.select_for_update().get(pk=room.pk)
     membership = Membership.objects.filter(room=locked, user=author).first()
@@ -404,11 +430,20 @@ def _store_message(
         )
     if not permissions.can_post(author, locked, membership):
         raise Forbidden("Join the room to post in it.", code="not_member")
+    parent = _reply_parent(room=locked, reply_to=reply_to)
     seq = locked.last_seq + 1
     Room.objects.filter(pk=locked.pk).update(last_seq=seq)
     message = Message.objects.create(
-        room=locked, seq=seq, author=author, body=text, client_id=client_id
+        room=locked,
+        seq=seq,
+        author=author,
+        body=text,
+        html=markdown.render(text),
+        client_id=client_id,
+        reply_to=parent,
     )
+    # A new message has no reactions yet: its payload need not ask the database.
+    message._prefetched_objects_cache = {"reactions": Reaction.objects.none()}
     # The author has read what they wrote.
     Membership.objects.filter(pk=membership.pk).update(last_read_seq=seq)
     events.publish_on_commit(
@@ -421,6 +456,65 @@ def _store_message(
         room_id=locked.pk,
     )
     return message
+
+
+def _reply_parent(*, room: Room, reply_to: int | None) -> Message | None:
+    """The message a reply answers: one in the same room, else a clear error (the
+    same for a message elsewhere as for none at all, so nothing leaks)."""
+    if reply_to is None:
+        return None
+    parent = (
+        Message.objects.select_related("author").filter(pk=reply_to, room=room).first()
+    )
+    if parent is None:
+        raise InvalidInput(
+            "The message you are replying to is not in this room.", code="bad_reply"
+        )
+    return parent
+
+
+@transaction.atomic
+def message_edit(*, actor: User, message: Message, body: object) -> Message:
+    """The author changes their message's text; the old text is kept as history.
+
+    The same rules as sending apply to the new text. Nothing changes, and nothing is
+    published, when the text is the same.
+    """
+    text = clean_body(body)
+    locked = (
+        Message.objects.select_for_update()
+        .select_related("room", "author", "reply_to__author")
+        .get(pk=message.pk)
+    )
+    membership = Membership.objects.filter(room=locked.room, user=actor).first()
+    if not permissions.can_read(actor, locked.room, membership):
+        raise NotFound("No such message.")
+    if not permissions.can_edit_message(actor, locked, membership):
+        raise Forbidden("Only its author can edit a message.")
+    if locked.deleted_at is not None:
+        raise InvalidInput("This message was deleted.", code="deleted")
+    if locked.room.is_archived:
+        raise Forbidden(
+            "This room is archived: its messages can no longer change.",
+            code="archived",
+        )
+    if text == locked.body:
+        return locked
+    rate_limit(user_id=actor.pk, action="message_edit")
+    now = timezone.now()
+    MessageEdit.objects.create(
+        message=locked, old_body=locked.body, edited_at=now, edited_by=actor
+    )
+    locked.body = text
+    locked.html = markdown.render(text)
+    locked.edited_at = now
+    locked.save(update_fields=["body", "html", "edited_at"])
+    events.publish_on_commit(
+        events.room_group(locked.room_id),
+        events.message_edited_event(locked),
+        room_id=locked.room_id,
+    )
+    return locked
 
 
 @transaction.atomic
@@ -436,12 +530,47 @@ def message_delete(*, actor: User, message: Message) -> Message:
     message.save(update_fields=["deleted_at", "deleted_by"])
     events.publish_on_commit(
         events.room_group(message.room_id),
-        {
-            "type": "message_deleted",
-            "room": message.room.slug,
-            "id": message.pk,
-            "seq": message.seq,
-        },
+        events.message_deleted_event(message),
         room_id=message.room_id,
     )
     return message
+
+
+# --- Reactions ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def reaction_set(
+    *, user: User, message: Message, emoji: object, on: bool
+) -> list[Reaction]:
+    """Adds (on) or takes back (not on) the user's emoji on a message; idempotent.
+
+    Returns the message's reactions. One message's reactions change one at a time
+    (its row is locked), so every published summary is complete.
+    """
+    emoji = clean_emoji(emoji)
+    locked = (
+        Message.objects.select_for_update().select_related("room").get(pk=message.pk)
+    )
+    membership = Membership.objects.filter(room=locked.room, user=user).first()
+    if not permissions.can_read(user, locked.room, membership):
+        raise NotFound("No such message.")
+    if locked.deleted_at is not None:
+        raise InvalidInput("This message was deleted.", code="deleted")
+    if not permissions.can_react(user, locked.room, membership):
+        raise Forbidden("Join the room to react in it.", code="not_member")
+    mine = Reaction.objects.filter(message=locked, user=user, emoji=emoji)
+    if on == mine.exists():
+        return list(locked.reactions.select_related("user"))
+    rate_limit(user_id=user.pk, action="reaction")
+    if on:
+        Reaction.objects.create(message=locked, user=user, emoji=emoji)
+    else:
+        mine.delete()
+    reactions = list(locked.reactions.select_related("user"))
+    events.publish_on_commit(
+        events.room_group(locked.room_id),
+        events.reactions_event(locked, reactions),
+        room_id=locked.room_id,
+    )
+    return reactions

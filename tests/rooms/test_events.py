@@ -32,10 +32,13 @@ def test_when_a_message_is_rendered_then_it_has_the_one_message_shape():
         "seq": 1,
         "author": {"id": alice.pk, "username": "alice", "name": "Alice"},
         "body": "hi <b>",
+        "html": "<p>hi &lt;b&gt;</p>",
         "client_id": str(client_id),
         "created_at": message.created_at.isoformat(),
         "edited_at": None,
         "deleted": False,
+        "reply_to": None,
+        "reactions": [],
     }
 
 
@@ -126,18 +129,14 @@ async def test_when_a_message_is_published_then_the_event_carries_its_final_json
         message = await database_sync_to_async(send)(room, alice, "ready-made")
         event = await receive()
 
-    message = await database_sync_to_async(
-        Message.objects.select_related("room", "author").get
-    )(pk=message.pk)
+    payload = await database_sync_to_async(
+        lambda: events.message_payload(Message.objects.get(pk=message.pk))
+    )()
     # The event crossed Redis (msgpack) as plain data: text plus routing hints.
     assert event == {
         "type": "chat.event",
         "text": events.encode(
-            {
-                "type": "message",
-                "room": room.slug,
-                "message": events.message_payload(message),
-            }
+            {"type": "message", "room": room.slug, "message": payload}
         ),
         "room_id": room.pk,
         "subscribe": None,

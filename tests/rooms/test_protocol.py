@@ -41,6 +41,7 @@ def test_when_a_send_frame_is_parsed_then_only_known_fields_survive():
         "room": "general",
         "body": "hi",
         "client_id": uuid.UUID(CLIENT_ID),
+        "reply_to": None,
     }
 
 
