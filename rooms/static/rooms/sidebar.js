@@ -1,25 +1,31 @@
 /**
- * The user's rooms, with unread counts kept live.
+ * The user's rooms and direct messages, each in its own list, with unread counts kept
+ * live.
  *
  * Unread is the room's newest seq minus the user's read seq, as the server counts it,
  * rather than one more per event: a replayed event cannot inflate a badge, and a read
- * from another tab clears it exactly. The page title carries the total, so a
- * background tab shows that something is waiting.
+ * from another tab clears it exactly. The page title carries the total over both lists,
+ * so a background tab shows that something is waiting.
  */
 
+const byName = new Intl.Collator(undefined, { sensitivity: "base" });
+
 export class Sidebar {
-  #list;
+  #lists;
   #template;
   #me;
   #rooms = new Map();
   #title = document.title;
 
   constructor(nav, rooms, me) {
-    this.#list = nav.querySelector("[data-room-nav]");
+    this.#lists = {
+      rooms: nav.querySelector('[data-room-nav="rooms"]'),
+      direct: nav.querySelector('[data-room-nav="direct"]'),
+    };
     this.#template = nav.querySelector("#sidebar-room-template");
     this.#me = me;
     for (const room of rooms) {
-      const element = this.#list.querySelector(`li[data-slug="${CSS.escape(room.slug)}"]`);
+      const element = nav.querySelector(`li[data-slug="${CSS.escape(room.slug)}"]`);
       this.#track(room.slug, element, room.last_seq, room.last_seq - room.unread);
     }
   }
@@ -46,6 +52,7 @@ export class Sidebar {
     }
   }
 
+  /** A room or direct message the user was just let into: into its list, in order. */
   add(room, lastReadSeq) {
     if (this.#rooms.has(room.slug)) {
       return;
@@ -55,10 +62,13 @@ export class Sidebar {
     element.dataset.kind = room.kind;
     const link = element.querySelector("a");
     link.href = this.#template.dataset.urlPattern.replace("__slug__", room.slug);
-    link.querySelector(".room-kind").textContent = room.kind === "direct" ? "@" : "#";
+    const mark = link.querySelector("[data-kind-mark]");
+    mark.textContent = { direct: "@", private: "" }[room.kind] ?? "#";
+    mark.classList.toggle("lock", room.kind === "private");
+    link.querySelector("[data-private]").hidden = room.kind !== "private";
     link.querySelector(".room-name").textContent = room.name;
-    this.#list.querySelector("[data-room-nav-empty]")?.remove();
-    this.#list.insertBefore(element, this.#followingRoom(room));
+    const list = room.kind === "direct" ? this.#lists.direct : this.#lists.rooms;
+    list.insertBefore(element, this.#following(list, room.name));
     this.#track(room.slug, element, room.last_seq, lastReadSeq);
     this.#render();
   }
@@ -73,13 +83,13 @@ export class Sidebar {
     this.#rooms.set(slug, { element, lastSeq, readSeq });
   }
 
-  /** The room a new one goes before, to keep the server's order: by kind, then name. */
-  #followingRoom(room) {
-    return [...this.#list.children].find((element) => {
-      const kind = element.dataset.kind.localeCompare(room.kind);
-      const name = element.querySelector(".room-name").textContent.localeCompare(room.name);
-      return kind > 0 || (kind === 0 && name > 0);
-    }) ?? null;
+  /** The entry a new one goes before, to keep the list in name order, as served. */
+  #following(list, name) {
+    return (
+      [...list.querySelectorAll("li[data-slug]")].find(
+        (element) => byName.compare(element.querySelector(".room-name").textContent, name) > 0,
+      ) ?? null
+    );
   }
 
   #render() {
