@@ -39,6 +39,7 @@ function avatarColour(username) {
 
 export class MessageList {
   #me;
+  #dmUrl;
   #roomLabel;
   #fetchOlder;
   #scroller;
@@ -54,11 +55,12 @@ export class MessageList {
 
   /**
    * fetchOlder() resolves to {messages, hasMore}: the page before the oldest shown,
-   * already filtered to messages not yet shown. onRetry and onEdit get the client_id of
-   * a message that failed to send.
+   * already filtered to messages not yet shown. onRetry, onEdit and onDiscard get the
+   * client_id of a message that failed to send.
    */
-  constructor(root, { me, roomLabel, fetchOlder, onRetry, onEdit }) {
+  constructor(root, { me, roomLabel, fetchOlder, onRetry, onEdit, onDiscard }) {
     this.#me = me;
+    this.#dmUrl = root.dataset.dmUrl;
     this.#roomLabel = roomLabel;
     this.#fetchOlder = fetchOlder;
     this.#scroller = root.querySelector("[data-scroller]");
@@ -80,10 +82,14 @@ export class MessageList {
     this.#loadOlderButton.addEventListener("click", () => this.#loadOlder());
     this.#jumpButton.addEventListener("click", () => this.scrollToBottom());
     this.#list.addEventListener("click", (event) => {
-      const button = event.target.closest("[data-retry], [data-edit]");
+      const button = event.target.closest("[data-retry], [data-edit], [data-discard]");
       if (button) {
         const { clientId } = button.closest(".message").dataset;
-        (button.matches("[data-retry]") ? onRetry : onEdit)(clientId);
+        if (button.matches("[data-retry]")) {
+          onRetry(clientId);
+        } else {
+          (button.matches("[data-edit]") ? onEdit : onDiscard)(clientId);
+        }
       }
     });
   }
@@ -126,7 +132,7 @@ export class MessageList {
     this.#fill(element, {
       author: this.#me,
       body: item.body,
-      created_at: new Date().toISOString(),
+      created_at: item.createdAt ?? new Date().toISOString(),
       deleted: false,
       edited_at: null,
     });
@@ -136,10 +142,12 @@ export class MessageList {
     this.scrollToBottom();
   }
 
-  markFailed(clientId) {
+  markFailed(clientId, reason = "") {
     const element = this.#unsent(clientId);
     element.classList.add("failed");
-    element.querySelector("[data-state]").textContent = "Not sent";
+    element.querySelector("[data-state]").textContent = reason
+      ? `Not sent: ${reason}`
+      : "Not sent";
     element.querySelector("[data-actions]").hidden = false;
   }
 
@@ -152,6 +160,9 @@ export class MessageList {
 
   removeUnsent(clientId) {
     const element = this.#unsent(clientId);
+    if (!element) {
+      return;
+    }
     const next = element.nextElementSibling;
     element.remove();
     this.#regroup(next);
@@ -291,6 +302,15 @@ export class MessageList {
     const name = element.querySelector("[data-author]");
     name.textContent = author.name;
     name.title = author.username ? `@${author.username}` : "";
+    // Anyone else's name starts a direct message with them; an <a> without href (our
+    // own name, a deleted user's) is plain text, out of the tab order.
+    if (author.id && author.id !== this.#me.id) {
+      name.href = `${this.#dmUrl}?to=${encodeURIComponent(author.username)}`;
+      name.setAttribute("aria-label", `Message ${author.name}`);
+    } else {
+      name.removeAttribute("href");
+      name.removeAttribute("aria-label");
+    }
     const time = element.querySelector("[data-time]");
     const date = new Date(message.created_at);
     time.dateTime = message.created_at;
