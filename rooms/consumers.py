@@ -56,6 +56,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
         for out in frames:
             await self._send_frame(out)
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Chat events only forward ready-made text: they skip the database-connection
+        # cleanup that channels runs (in the database thread) before every handler.
+        if message["type"] == events.EVENT_HANDLER:
+            await self.chat_event(message)
+        else:
+            await super().dispatch(message)
+
     async def chat_event(self, event: dict[str, Any]) -> None:
         if (text := await self.follower.admit(event)) is not None:
             await self.send(text_data=text)
