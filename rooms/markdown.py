@@ -30,7 +30,8 @@ ALLOWED_TAGS = {
     "li",
     "blockquote",
 }
-ALLOWED_ATTRIBUTES = {"a": {"href"}, "ol": {"start"}}
+# "*": no attribute on every tag (ammonia's default would allow lang and title).
+ALLOWED_ATTRIBUTES: dict[str, set[str]] = {"a": {"href"}, "ol": {"start"}, "*": set()}
 URL_SCHEMES = {"http", "https", "mailto"}
 LINK_REL = "noopener noreferrer nofollow"
 # Bare domains become links only for these endings, so "main.py" or "README.md" (both
