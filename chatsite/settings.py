@@ -149,7 +149,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channel layer ----------------------------------------------------------------------
-# REDIS_URL set: Redis pub/sub, one message per process per event (many daphnes).
+# REDIS_URL set: Redis pub/sub, one message per process per event (many daphnes), fanned
+# out to the process's sockets once (chatsite/layers.py; docs/performance.md).
 # Unset: the in-memory layer, which only reaches sockets of this one process.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
@@ -159,7 +160,7 @@ def channel_layers(redis_url: str) -> dict:
         return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     return {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "BACKEND": "chatsite.layers.FanoutPubSubChannelLayer",
             "CONFIG": {
                 "hosts": [
                     {

@@ -30,8 +30,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.follower.start()
         await self.accept()
         await self._send_frame({"type": "hello", "user": events.user_payload(user)})
+        # A layer that fans out per process (chatsite.layers) hands chat events straight
+        # to _forward: no queue, task wake-up or decoding per socket.
+        if (listen := getattr(self.channel_layer, "listen", None)) is not None:
+            listen(self.channel_name, self._forward)
 
     async def disconnect(self, code: int) -> None:
+        if (unlisten := getattr(self.channel_layer, "unlisten", None)) is not None:
+            unlisten(self.channel_name)
         if self.follower is not None:
             await self.follower.stop()
 
@@ -67,6 +73,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def chat_event(self, event: dict[str, Any]) -> None:
         if (text := await self.follower.admit(event)) is not None:
             await self.send(text_data=text)
+
+    async def _forward(self, event: dict[str, Any]) -> bool:
+        """The layer's listener: True when the event was ours to deal with."""
+        if event.get("type") != events.EVENT_HANDLER:
+            return False
+        await self.chat_event(event)
+        return True
 
     async def _send_frame(self, frame: dict[str, Any]) -> None:
         await self.send(text_data=events.encode(frame))
