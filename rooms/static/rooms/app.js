@@ -18,6 +18,7 @@ import { Outbox } from "./outbox.js";
 import { Sidebar } from "./sidebar.js";
 import { showConnectionState } from "./status.js";
 import { Timeline } from "./timeline.js";
+import { UnreadDivider } from "./unread.js";
 
 const READ_DELAY_MS = 1000;
 
@@ -37,7 +38,10 @@ const outbox = new Outbox();
 const sidebar = new Sidebar(document.getElementById("sidebar"), state.rooms, me);
 const list = new MessageList(root, {
   me,
-  roomLabel: state.room.kind === "direct" ? state.room.name : `#${state.room.name}`,
+  roomLabel:
+    state.room.kind === "direct"
+      ? `your conversation with ${state.room.name}`
+      : `#${state.room.name}`,
   fetchOlder: loadOlder,
   onRetry: retry,
   onEdit: takeBack,
@@ -54,6 +58,11 @@ const connection = new Connection(socketUrl(), {
 });
 
 list.replace(state.messages, state.messages.length > 0 && state.messages[0].seq > 1);
+new UnreadDivider(root.querySelector("[data-message-list]"), {
+  readSeq: state.last_read_seq,
+  lastSeq: state.room.last_seq,
+  me,
+}).reveal(root.querySelector("[data-scroller]"));
 connection.start();
 document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible") {
