@@ -5,6 +5,7 @@ from channels.db import database_sync_to_async
 from django.test import Client
 from django.urls import reverse
 
+from rooms import services
 from rooms.models import Membership, Message, Room
 from tests import realtime
 from tests.factories import RoomFactory, UserFactory, member, send
@@ -118,6 +119,27 @@ def test_when_staff_open_a_change_page_then_it_loads(admin_client, name):
     response = admin_client.get(reverse(f"admin:{name}_change", args=[obj.pk]))
 
     assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_when_staff_open_an_edited_message_then_they_see_earlier_texts(admin_client):
+    room = RoomFactory()
+    alice = member(room, UserFactory(username="alice"))
+    message = send(room, alice, "first <b>draft</b>")
+    services.message_edit(actor=alice, message=message, body="second draft")
+    services.message_edit(actor=alice, message=message, body="final")
+
+    response = admin_client.get(
+        reverse("admin:rooms_message_change", args=[message.pk])
+    )
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Edit history" in page
+    # Oldest first, as text (escaped), with who edited.
+    assert page.index("first &lt;b&gt;draft&lt;/b&gt;") < page.index("second draft")
+    assert "alice" in page
+    assert "<b>draft</b>" not in page
 
 
 @pytest.mark.django_db

@@ -274,3 +274,108 @@ def test_when_a_member_reads_then_no_reply_frame_and_the_position_moves():
 @pytest.mark.django_db
 def test_when_pinged_then_pong():
     assert protocol.handle(UserFactory(), {"type": "ping"}).frames == [{"type": "pong"}]
+
+
+# --- rich messages: edit, delete, react, reply ----------------------------------------------
+
+
+def test_when_edit_delete_and_react_frames_are_parsed_then_only_known_fields_survive():
+    assert protocol.parse(
+        '{"type": "edit", "room": "general", "id": 7, "body": "new", "seq": 1}'
+    ) == {"type": "edit", "room": "general", "id": 7, "body": "new"}
+    assert protocol.parse('{"type": "delete", "room": "general", "id": 7}') == {
+        "type": "delete",
+        "room": "general",
+        "id": 7,
+    }
+    assert protocol.parse(
+        '{"type": "react", "room": "general", "id": 7, "emoji": "👍", "on": false}'
+    ) == {"type": "react", "room": "general", "id": 7, "emoji": "👍", "on": False}
+
+
+def test_when_a_send_frame_names_a_parent_then_reply_to_is_its_id():
+    text = json.dumps(
+        {
+            "type": "send",
+            "room": "a",
+            "body": "x",
+            "client_id": CLIENT_ID,
+            "reply_to": 3,
+        }
+    )
+
+    assert protocol.parse(text)["reply_to"] == 3
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"type": "edit", "room": "general", "body": "x"}',
+        '{"type": "edit", "room": "general", "id": "7", "body": "x"}',
+        '{"type": "edit", "room": "general", "id": 0, "body": "x"}',
+        '{"type": "edit", "room": "general", "id": true, "body": "x"}',
+        '{"type": "edit", "room": "general", "id": 1.5, "body": "x"}',
+        '{"type": "edit", "room": "general", "id": 99999999999999999999, "body": "x"}',
+        '{"type": "edit", "id": 7, "body": "x"}',
+        '{"type": "delete", "room": "general", "id": -1}',
+        '{"type": "delete", "room": "no slug!", "id": 1}',
+        '{"type": "react", "room": "general", "id": 7, "emoji": "👍"}',
+        '{"type": "react", "room": "general", "id": 7, "emoji": "👍", "on": 1}',
+        '{"type": "react", "room": "general", "id": 7, "emoji": "👍", "on": "yes"}',
+        '{"type": "react", "room": "general", "emoji": "👍", "on": true}',
+        send_text("general")[:-1] + ', "reply_to": "3"}',
+        send_text("general")[:-1] + ', "reply_to": 0}',
+        send_text("general")[:-1] + ', "reply_to": false}',
+    ],
+)
+def test_when_a_rich_message_frame_is_malformed_then_invalid(text):
+    with pytest.raises(protocol.ProtocolError) as caught:
+        protocol.parse(text)
+
+    assert caught.value.code == "invalid"
+    assert caught.value.message
+
+
+def test_when_a_frame_acts_on_a_message_then_its_errors_name_type_and_id_as_ref():
+    for kind in ("edit", "delete", "react"):
+        assert protocol.ref_of({"type": kind, "room": "a", "id": 12}) == f"{kind}:12"
+
+
+@pytest.mark.django_db
+def test_when_the_author_edits_then_the_reply_is_the_edited_event():
+    room = RoomFactory()
+    alice = member(room)
+    message = send(room, alice, "draft")
+
+    reply = protocol.handle(
+        alice, frame(type="edit", room=room.slug, id=message.pk, body="final")
+    )
+
+    (answer,) = reply.frames
+    assert answer["type"] == "message_edited" and answer["room"] == room.slug
+    assert (answer["message"]["id"], answer["message"]["body"]) == (message.pk, "final")
+    assert answer["message"]["edited_at"]
+
+
+@pytest.mark.django_db
+def test_when_a_message_id_is_of_another_room_then_not_found_and_nothing_changes():
+    room, other = RoomFactory(), RoomFactory()
+    alice = member(room)
+    member(other, alice)
+    elsewhere = send(other, alice, "over there")
+
+    for kind, extra in (
+        ("edit", {"body": "x"}),
+        ("delete", {}),
+        ("react", {"emoji": "👍", "on": True}),
+    ):
+        reply = protocol.handle(
+            alice, frame(type=kind, room=room.slug, id=elsewhere.pk, **extra)
+        )
+        assert [(f["type"], f["code"], f["ref"]) for f in reply.frames] == [
+            ("error", "not_found", f"{kind}:{elsewhere.pk}")
+        ]
+
+    elsewhere.refresh_from_db()
+    assert (elsewhere.body, elsewhere.deleted_at) == ("over there", None)
+    assert not elsewhere.reactions.exists()
