@@ -6,12 +6,14 @@ commit, so no one sees a message that was rolled back. The channel layer is only
 doorbell: if it fails, the database still holds the truth and clients catch up by seq.
 """
 
+import asyncio
 import json
 import logging
+import os
 from collections.abc import Iterable
 from typing import Any
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
@@ -165,6 +167,41 @@ def publish_on_commit(
 
 def _send(group: str, event: dict[str, Any]) -> None:
     try:
-        async_to_sync(get_channel_layer().group_send)(group, event)
+        layer = get_channel_layer()
+        if (loop := _server_loop()) is not None:
+            # In a worker thread of the running server (a consumer's or a view's
+            # database call): hand the publish to the server's event loop and carry
+            # on, instead of holding the database thread until Redis has answered.
+            # The loop runs callbacks in the order they were scheduled, and the layer
+            # publishes in that order, so events keep their commit order.
+            loop.call_soon_threadsafe(_publish_soon, layer, group, event)
+        else:
+            async_to_sync(layer.group_send)(group, event)
     except Exception:
         logger.exception("Could not publish to %s; clients will catch up by seq", group)
+
+
+def _server_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop that called into this thread through sync_to_async, if any."""
+    local = SyncToAsync.threadlocal
+    loop = getattr(local, "main_event_loop", None)
+    if loop is None or getattr(local, "main_event_loop_pid", None) != os.getpid():
+        return None
+    return loop if loop.is_running() and not loop.is_closed() else None
+
+
+_publishing: set[asyncio.Task] = set()
+
+
+def _publish_soon(layer: Any, group: str, event: dict[str, Any]) -> None:
+    task = asyncio.ensure_future(layer.group_send(group, event))
+    _publishing.add(task)
+    task.add_done_callback(_published)
+
+
+def _published(task: asyncio.Task) -> None:
+    _publishing.discard(task)
+    if not task.cancelled() and (error := task.exception()) is not None:
+        logger.error(
+            "Could not publish an event; clients will catch up by seq", exc_info=error
+        )
