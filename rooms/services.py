@@ -467,9 +467,7 @@ def _reply_parent(*, room: Room, reply_to: int | None) -> Message | None:
         Message.objects.select_related("author").filter(pk=reply_to, room=room).first()
     )
     if parent is None:
-        raise InvalidInput(
-            "The message you are replying to is not in this room.", code="bad_reply"
-        )
+        raise InvalidInput("The message you are replying to is not in this room.")
     return parent
 
 

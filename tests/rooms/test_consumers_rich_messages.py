@@ -383,7 +383,7 @@ def bad_frames(room, mine, theirs, gone, elsewhere):
                 "client_id": client_id,
                 "reply_to": elsewhere,
             },
-            "bad_reply",
+            "invalid",
             client_id,
         ),
         (

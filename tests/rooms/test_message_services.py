@@ -323,7 +323,7 @@ def test_when_a_reply_names_a_message_of_another_room_then_refused_and_nothing_s
                 client_id=uuid.uuid4(),
                 reply_to=reply_to,
             )
-        assert caught.value.code == "bad_reply"
+        assert caught.value.code == "invalid"
         # The same words whether the message exists elsewhere or not at all.
         assert "private" not in caught.value.message
 
