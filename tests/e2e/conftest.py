@@ -42,12 +42,42 @@ class Person:
     def expect_connected(self) -> None:
         expect(self.page.locator("[data-connection-status]")).to_have_text("Connected")
 
-    def create_room(self, name: str, topic: str = "") -> None:
+    def create_room(self, name: str, topic: str = "", private: bool = False) -> None:
         self.page.goto("/rooms/")
         self.page.get_by_label("Room name").fill(name)
         self.page.get_by_label("Topic").fill(topic)
+        self.page.get_by_label("Private").set_checked(private)
         self.page.get_by_role("button", name="Create room").click()
-        expect(self.page.get_by_role("heading", level=1)).to_have_text(f"#{name}")
+        expect(self.page.get_by_role("heading", level=1)).to_have_text(
+            f"{name} Private" if private else f"#{name}"
+        )
+
+    def open_dm(self, username: str) -> None:
+        """Starts (or reopens) a direct message from the page a name links to."""
+        self.page.goto(f"/dm/?to={username}")
+        expect(self.page.get_by_label("People", exact=True)).to_have_value(username)
+        self.page.get_by_role("button", name="Start conversation").click()
+        expect(self.page).to_have_url(re.compile(r"/r/dm-\w+/$"))
+
+    def sidebar_list(self, name: str) -> Locator:
+        """One of the sidebar's lists: "Rooms" or "Direct messages"."""
+        return self.page.locator("#sidebar").get_by_role("list", name=name, exact=True)
+
+
+def listen_to_frames(person: Person) -> list[str]:
+    """The text of every frame the person's page receives on a socket opened from now
+    on (reload the page to catch the one it has)."""
+    frames: list[str] = []
+    person.page.on(
+        "websocket",
+        lambda socket: socket.on(
+            "framereceived",
+            lambda payload: frames.append(
+                payload if isinstance(payload, str) else payload.decode()
+            ),
+        ),
+    )
+    return frames
 
 
 @pytest.fixture
