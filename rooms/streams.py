@@ -20,6 +20,9 @@ from rooms.realtime import Follower
 KEEPALIVE_SECONDS = 15
 POLL_SECONDS = 25
 POLL_GATHER_SECONDS = 0.05
+# A frame, not an SSE comment: scripts never see comments, and a client needs a sign
+# of life to tell a quiet stream from a dead one.
+KEEPALIVE = 'data: {"type":"keepalive"}\n\n'
 
 
 class Cursor:
@@ -122,7 +125,10 @@ class Listener:
 
 
 def sse(frame: dict[str, Any], cursor: Cursor) -> str:
-    return f"id: {cursor}\nevent: {frame['type']}\ndata: {events.encode(frame)}\n\n"
+    # No `event:` field: every frame is an EventSource "message", so a browser needs
+    # one handler whatever the frame's type (and a server `error` frame cannot be
+    # mistaken for the EventSource's own error event).
+    return f"id: {cursor}\ndata: {events.encode(frame)}\n\n"
 
 
 async def event_stream(user: User, cursor: Cursor) -> AsyncIterator[str]:
@@ -134,7 +140,7 @@ async def event_stream(user: User, cursor: Cursor) -> AsyncIterator[str]:
             yield sse(frame, cursor)
         while True:
             frame = await listener.next(cursor, KEEPALIVE_SECONDS)
-            yield ": keep-alive\n\n" if frame is None else sse(frame, cursor)
+            yield KEEPALIVE if frame is None else sse(frame, cursor)
 
 
 async def poll(user: User, cursor: Cursor, wait: float = POLL_SECONDS) -> list[dict]:

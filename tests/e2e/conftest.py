@@ -39,8 +39,11 @@ class Person:
         self.composer().fill(text)
         self.page.get_by_role("button", name="Send").click()
 
-    def expect_connected(self) -> None:
-        expect(self.page.locator("[data-connection-status]")).to_have_text("Connected")
+    def expect_connected(self, transport: str = "WebSocket", **options) -> None:
+        """Connected, and over this transport: WebSocket, event stream or polling."""
+        expect(self.page.locator("[data-connection-status]")).to_have_text(
+            f"Connected ({transport})", **options
+        )
 
     def create_room(self, name: str, topic: str = "", private: bool = False) -> None:
         self.page.goto("/rooms/")

@@ -28,7 +28,7 @@ def test_after_a_network_drop_the_page_catches_up_and_sends_what_was_written(
     expect(bob.messages(missed)).to_have_count(0)
 
     bob.page.context.set_offline(False)
-    expect(status).to_have_text("Connected", timeout=5_000)
+    expect(status).to_have_text("Connected (WebSocket)", timeout=5_000)
     expect(bob.messages(missed)).to_have_count(1)
     expect(bob.messages(queued)).to_have_count(1)
     expect(alice.messages(queued)).to_have_count(1)

@@ -14,13 +14,15 @@ import { Composer } from "./composer.js";
 import { Connection } from "./connection.js";
 import { fetchMessages } from "./history.js";
 import { MessageList } from "./messages.js";
-import { Outbox } from "./outbox.js";
+import { Outbox, isPermanent, outboxKey } from "./outbox.js";
 import { Sidebar } from "./sidebar.js";
-import { showConnectionState } from "./status.js";
+import { ConnectionStatus } from "./status.js";
 import { Timeline } from "./timeline.js";
+import { FRAMES_URL, availableTransports } from "./transports.js";
 import { UnreadDivider } from "./unread.js";
 
 const READ_DELAY_MS = 1000;
+const TRANSIENT_RETRY_MS = 3000;
 
 const root = document.querySelector("[data-chat]");
 const state = JSON.parse(document.getElementById("client-state").textContent);
@@ -34,7 +36,7 @@ let readSent = state.last_read_seq ?? 0;
 let readTimer = 0;
 
 const timeline = new Timeline(state.messages);
-const outbox = new Outbox();
+const outbox = new Outbox(outboxKey(me.id, slug));
 const sidebar = new Sidebar(document.getElementById("sidebar"), state.rooms, me);
 const list = new MessageList(root, {
   me,
@@ -45,16 +47,19 @@ const list = new MessageList(root, {
   fetchOlder: loadOlder,
   onRetry: retry,
   onEdit: takeBack,
+  onDiscard: discard,
 });
 const composerForm = root.querySelector("[data-composer]");
 const composer = composerForm
   ? new Composer(composerForm, { maxLength: state.max_length, onSend: send })
   : null;
-const statusElement = root.querySelector("[data-connection-status]");
-const connection = new Connection(socketUrl(), {
+const status = new ConnectionStatus(root, { onRetry: () => connection.retryNow() });
+const connection = new Connection({
+  transports: availableTransports(() => ({ [slug]: timeline.lastSeq })),
+  framesUrl: FRAMES_URL,
   onHello: caughtUp,
   onFrame: (frame) => HANDLERS[frame.type]?.(frame),
-  onState: (connectionState) => showConnectionState(statusElement, connectionState),
+  onState: (connectionState) => status.show(connectionState),
 });
 
 list.replace(state.messages, state.messages.length > 0 && state.messages[0].seq > 1);
@@ -63,17 +68,30 @@ new UnreadDivider(root.querySelector("[data-message-list]"), {
   lastSeq: state.room.last_seq,
   me,
 }).reveal(root.querySelector("[data-scroller]"));
+showUnsent();
 connection.start();
 document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible") {
-    connection.wake();
+    // Back from the background: the connection checks its line, and the page asks for
+    // anything a quiet line may have missed (a live event lost on the server's side).
+    requestMissing();
     queueRead();
   }
 });
 
-function socketUrl() {
-  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  return `${scheme}//${location.host}/ws/`;
+/** Messages left unsent by an earlier page show again, unless they were stored since. */
+function showUnsent() {
+  const stored = new Set(state.messages.map((message) => message.client_id));
+  for (const item of outbox.restore()) {
+    if (stored.has(item.clientId)) {
+      outbox.take(item.clientId);
+      continue;
+    }
+    list.addUnsent(item);
+    if (item.failed) {
+      list.markFailed(item.clientId, item.reason);
+    }
+  }
 }
 
 function caughtUp() {
@@ -106,6 +124,22 @@ function retry(clientId) {
   list.markSending(clientId);
   composer?.clearError();
   connection.send(sendFrame(item));
+}
+
+/** A refusal for now (flood control, a server error): the same frame again, later. */
+function retryLater(clientId, seconds) {
+  const delay = seconds ? seconds * 1000 : TRANSIENT_RETRY_MS;
+  setTimeout(() => {
+    const item = outbox.get(clientId);
+    if (item && !item.failed) {
+      connection.send(sendFrame(item));
+    }
+  }, delay);
+}
+
+function discard(clientId) {
+  outbox.take(clientId);
+  list.removeUnsent(clientId);
 }
 
 function takeBack(clientId) {
@@ -153,16 +187,20 @@ async function loadOlder() {
 
 /** Too much was missed to replay over the socket: start again from the newest page. */
 async function reloadNewest() {
+  let page;
   try {
-    const page = await fetchMessages(historyUrl);
-    timeline.reset(page.messages);
-    settle(page.messages);
-    list.replace(page.messages, page.has_more);
+    page = await fetchMessages(historyUrl);
   } catch (error) {
     showError(`Could not reload the messages: ${error.message}`);
+    return;
   } finally {
     resuming = false;
   }
+  timeline.reset(page.messages);
+  settle(page.messages);
+  list.replace(page.messages, page.has_more);
+  // Live messages that came while the page was loading were dropped with the rest.
+  requestMissing();
   queueRead();
 }
 
@@ -199,8 +237,18 @@ function showError(text) {
 
 const HANDLERS = {
   ack(frame) {
-    if (frame.room === slug) {
+    if (frame.room !== slug) {
+      return;
+    }
+    // A resend after a lost ack may be answered with a message from before the oldest
+    // one shown: it belongs further back in the history, not at the end.
+    if (frame.message.seq >= timeline.oldestSeq) {
       showLive([frame.message]);
+    }
+    // Stored, whether or not this page already showed it (ack lost, message seen live).
+    if (outbox.has(frame.client_id)) {
+      outbox.take(frame.client_id);
+      list.removeUnsent(frame.client_id);
     }
   },
   message(frame) {
@@ -244,8 +292,16 @@ const HANDLERS = {
   },
   error(frame) {
     if (frame.ref && outbox.has(frame.ref)) {
-      outbox.fail(frame.ref);
-      list.markFailed(frame.ref);
+      if (!isPermanent(frame.code)) {
+        // Refused for now, not for good: the message stays pending and goes again
+        // (a signed-out socket's, only once the page has connected again).
+        if (frame.code !== "unauthenticated") {
+          retryLater(frame.ref, frame.retry_after);
+        }
+        return;
+      }
+      outbox.fail(frame.ref, frame.message);
+      list.markFailed(frame.ref, frame.message);
     }
     if (frame.ref === slug) {
       resuming = false;

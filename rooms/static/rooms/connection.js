@@ -1,18 +1,32 @@
 /**
- * The tab's one WebSocket, kept alive.
+ * The tab's one connection to the server, kept alive over whichever transport gets
+ * through: a WebSocket, else an event stream with POSTed frames, else long-polling.
  *
- * Sockets die quietly (a sleeping laptop, a NAT that forgets us, a server restart), so
- * the connection pings every 25 s and takes a missing pong as death instead of waiting
- * for a close event that may never come. Retries back off exponentially with full
+ * Lines die quietly (a sleeping laptop, a NAT that forgets us, a server restart), so the
+ * connection watches for silence instead of waiting for a close event that may never
+ * come: a socket quiet for 15 s is pinged, and any transport that stays silent past its
+ * limit is given up on, all within 30 s. Retries back off exponentially with full
  * jitter, capped at 30 s, so a restarted server is not hit by every tab at the same
- * instant. Only the server's hello counts as connected: it comes once the socket is
- * authenticated and follows the user's rooms, so frames sent after it are not lost.
+ * instant; the network coming back, the tab coming to the foreground or "Retry now"
+ * retry at once. Only the server's hello counts as connected: it comes once the server
+ * follows the user's rooms, so frames sent after it are not lost.
+ *
+ * A transport that keeps failing to open while plain HTTP gets through is the wrong one
+ * for this network (a proxy that refuses WebSockets, or buffers event streams): the
+ * connection moves down to the next, and from time to time tries the best one again in
+ * the background, switching back when it says hello.
  */
 
-const PING_INTERVAL_MS = 25_000;
-const PONG_TIMEOUT_MS = 10_000;
+import { httpWorks } from "./http.js";
+
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_CAP_MS = 30_000;
+const WATCH_EVERY_MS = 2_500;
+const PONG_GRACE_MS = 5_000;
+const FAILURES_BEFORE_FALLBACK = 3;
+const UPGRADE_EVERY_MS = 60_000;
+// Signs of life, not news: they only keep the line counted as alive.
+const QUIET_FRAMES = new Set(["pong", "keepalive"]);
 
 /** Full jitter: any delay from 0 up to the exponential ceiling, so retries spread out. */
 export function backoffDelay(attempt) {
@@ -20,121 +34,280 @@ export function backoffDelay(attempt) {
 }
 
 export class Connection {
-  #url;
+  #transports;
+  #framesUrl;
   #onHello;
   #onFrame;
   #onState;
-  #socket = null;
-  #state = "";
-  #attempt = 0;
+  #level = 0;
+  #current = null;
+  #greeted = false;
+  #candidate = null;
   #everConnected = false;
+  #probing = false;
+  #attempt = 0;
+  #failures = 0;
+  #retryAt = 0;
   #retryTimer = 0;
-  #pingTimer = 0;
-  #pongTimer = 0;
+  #helloTimer = 0;
+  #upgradeTimer = 0;
+  #lastHeard = 0;
+  #pingSentAt = 0;
+  #shown = "";
 
   /**
-   * onHello runs on every (re)connect, the moment to catch up and resend; onFrame gets
-   * every other frame; onState hears "connecting", "connected", "reconnecting" and
-   * "offline".
+   * transports: factories, best first, of those this browser has; each makes a
+   * transport (see socket.js) from its callbacks. framesUrl answers a POSTed ping: the
+   * check that HTTP gets through. onHello runs on every (re)connect, the moment to
+   * catch up and resend; onFrame gets every other frame; onState hears
+   * {state: "connecting" | "connected" | "reconnecting" | "offline", transport, retryAt}.
    */
-  constructor(url, { onHello, onFrame, onState }) {
-    this.#url = url;
+  constructor({ transports, framesUrl, onHello, onFrame, onState }) {
+    this.#transports = transports;
+    this.#framesUrl = framesUrl;
     this.#onHello = onHello;
     this.#onFrame = onFrame;
     this.#onState = onState;
   }
 
   start() {
-    window.addEventListener("online", () => this.wake());
-    window.addEventListener("offline", () => this.#drop());
+    window.addEventListener("online", () => this.retryNow());
+    window.addEventListener("offline", () => {
+      if (this.#current) {
+        this.#lost(this.#current, "offline");
+      } else {
+        this.#show();
+      }
+    });
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible") {
+        this.wake();
+      }
+    });
+    window.addEventListener("focus", () => this.wake());
+    window.addEventListener("pageshow", (event) => event.persisted && this.wake());
+    setInterval(() => this.#watch(), WATCH_EVERY_MS);
     this.#open();
+  }
+
+  get connected() {
+    return this.#greeted;
   }
 
   /** Sends a frame if connected. False means it was not sent: keep it for the next hello. */
   send(frame) {
-    if (this.#state !== "connected") {
-      return false;
+    return this.#greeted && this.#current.send(frame);
+  }
+
+  /** Tries at once instead of waiting out the backoff (a button, the network back). */
+  retryNow() {
+    if (this.#current || this.#probing) {
+      return;
     }
-    this.#socket.send(JSON.stringify(frame));
-    return true;
+    this.#attempt = 0;
+    this.#open();
   }
 
   /**
-   * Checks the line now rather than at the next ping or retry: after the tab comes back
+   * Checks the line now rather than at the next watch or retry: after the tab comes back
    * to the foreground (timers may have slept) or the network returns.
    */
   wake() {
-    if (this.#state === "connected") {
-      this.#ping();
-    } else if (!this.#socket) {
-      this.#attempt = 0;
-      this.#open();
+    if (!this.#greeted) {
+      this.retryNow();
+    } else if (this.#current.pingAfterMs && !this.#pingSentAt) {
+      this.#current.ping();
+      this.#pingSentAt = Date.now();
     }
   }
 
-  #setState(state) {
-    if (state !== this.#state) {
-      this.#state = state;
-      this.#onState(state);
-    }
+  #make(level) {
+    let transport = null;
+    const callbacks = {
+      onHello: (frame) => {
+        if (transport === this.#current) {
+          this.#hello(transport, frame);
+        } else if (transport === this.#candidate) {
+          this.#promote(transport, frame);
+        }
+      },
+      onFrame: (frame) => {
+        if (transport === this.#current && this.#greeted) {
+          this.#heard();
+          if (!QUIET_FRAMES.has(frame.type)) {
+            this.#onFrame(frame);
+          }
+        }
+      },
+      onAlive: () => {
+        if (transport === this.#current) {
+          this.#heard();
+        }
+      },
+      onClose: (reason) => {
+        if (transport === this.#current) {
+          this.#lost(transport, reason);
+        } else if (transport === this.#candidate) {
+          this.#dropCandidate();
+        }
+      },
+    };
+    transport = this.#transports[level](callbacks);
+    return transport;
   }
 
   #open() {
     clearTimeout(this.#retryTimer);
-    if (navigator.onLine) {
-      this.#setState(this.#everConnected ? "reconnecting" : "connecting");
+    this.#retryAt = 0;
+    const transport = this.#make(this.#level);
+    this.#current = transport;
+    this.#greeted = false;
+    this.#show();
+    this.#helloTimer = setTimeout(() => this.#lost(transport, "no hello"), transport.helloWithinMs);
+    transport.open();
+  }
+
+  #hello(transport, frame) {
+    clearTimeout(this.#helloTimer);
+    this.#greeted = true;
+    this.#everConnected = true;
+    this.#attempt = 0;
+    this.#failures = 0;
+    this.#heard();
+    this.#show();
+    this.#scheduleUpgrade();
+    this.#onHello(frame);
+  }
+
+  #heard() {
+    this.#lastHeard = Date.now();
+    this.#pingSentAt = 0;
+  }
+
+  /** Pings a quiet socket; gives up on a line silent past its transport's limit. */
+  #watch() {
+    const transport = this.#current;
+    if (!transport || !this.#greeted) {
+      return;
     }
-    const socket = new WebSocket(this.#url);
-    this.#socket = socket;
-    // A socket given up on may still fire events later; only the current one counts.
-    socket.addEventListener("message", (event) => {
-      if (socket === this.#socket) {
-        this.#receive(JSON.parse(event.data));
+    const now = Date.now();
+    const silent = now - this.#lastHeard;
+    if (transport.pingAfterMs && silent >= transport.pingAfterMs && !this.#pingSentAt) {
+      transport.ping();
+      this.#pingSentAt = now;
+      return;
+    }
+    // A ping sent a moment ago (timers of a background tab fire late) gets its chance.
+    const answerable = !transport.pingAfterMs || now - this.#pingSentAt >= PONG_GRACE_MS;
+    if (silent >= transport.silentForMs && answerable) {
+      this.#lost(transport, "silent");
+    }
+  }
+
+  async #lost(transport, reason) {
+    if (transport !== this.#current) {
+      return;
+    }
+    const wasGreeted = this.#greeted;
+    this.#current = null;
+    this.#greeted = false;
+    clearTimeout(this.#helloTimer);
+    clearTimeout(this.#upgradeTimer);
+    this.#dropCandidate({ again: false });
+    transport.close();
+    if (wasGreeted || reason === "offline" || !navigator.onLine) {
+      this.#schedule();
+      return;
+    }
+    // It never opened. If plain HTTP gets through, the fault is this transport's.
+    this.#probing = true;
+    this.#show();
+    const httpOk = await httpWorks(this.#framesUrl);
+    this.#probing = false;
+    if (this.#current) {
+      return;
+    }
+    if (httpOk) {
+      this.#failures += 1;
+      const stuck = reason === "no hello" || this.#failures >= FAILURES_BEFORE_FALLBACK;
+      if (stuck && this.#level < this.#transports.length - 1) {
+        this.#level += 1;
+        this.#failures = 0;
+        this.#attempt = 0;
+        this.#open();
+        return;
       }
-    });
-    socket.addEventListener("close", () => {
-      if (socket === this.#socket) {
-        this.#drop();
-      }
-    });
-  }
-
-  #receive(frame) {
-    if (frame.type === "pong") {
-      clearTimeout(this.#pongTimer);
-      this.#pongTimer = 0;
-    } else if (frame.type === "hello") {
-      this.#attempt = 0;
-      this.#everConnected = true;
-      this.#setState("connected");
-      clearInterval(this.#pingTimer);
-      this.#pingTimer = setInterval(() => this.#ping(), PING_INTERVAL_MS);
-      this.#onHello(frame);
-    } else {
-      this.#onFrame(frame);
     }
+    this.#schedule();
   }
 
-  #ping() {
-    this.#socket.send(JSON.stringify({ type: "ping" }));
-    if (!this.#pongTimer) {
-      this.#pongTimer = setTimeout(() => this.#drop(), PONG_TIMEOUT_MS);
-    }
-  }
-
-  /** Abandons the socket without waiting for a closing handshake a dead line never ends. */
-  #drop() {
-    const socket = this.#socket;
-    this.#socket = null;
-    clearInterval(this.#pingTimer);
-    clearTimeout(this.#pongTimer);
+  #schedule() {
     clearTimeout(this.#retryTimer);
-    this.#pongTimer = 0;
-    socket?.close();
-    // Retry even when the browser says it is offline: that flag is a hint, and wrong
-    // on some machines with no default route. The "online" event retries at once.
-    this.#setState(navigator.onLine ? "reconnecting" : "offline");
-    this.#retryTimer = setTimeout(() => this.#open(), backoffDelay(this.#attempt));
+    const delay = backoffDelay(this.#attempt);
     this.#attempt += 1;
+    this.#retryAt = Date.now() + delay;
+    this.#retryTimer = setTimeout(() => this.#open(), delay);
+    this.#show();
+  }
+
+  #scheduleUpgrade() {
+    clearTimeout(this.#upgradeTimer);
+    if (this.#level > 0) {
+      this.#upgradeTimer = setTimeout(() => this.#tryUpgrade(), UPGRADE_EVERY_MS);
+    }
+  }
+
+  /** Opens the best transport beside the one in use; it takes over if it says hello. */
+  #tryUpgrade() {
+    if (!this.#greeted || this.#level === 0 || this.#candidate) {
+      return;
+    }
+    const candidate = this.#make(0);
+    this.#candidate = candidate;
+    candidate.timer = setTimeout(() => this.#dropCandidate(), candidate.helloWithinMs);
+    candidate.open();
+  }
+
+  #promote(candidate, frame) {
+    clearTimeout(candidate.timer);
+    const old = this.#current;
+    this.#candidate = null;
+    this.#current = candidate;
+    this.#level = 0;
+    old?.close();
+    this.#hello(candidate, frame);
+  }
+
+  #dropCandidate({ again = true } = {}) {
+    const candidate = this.#candidate;
+    if (candidate) {
+      this.#candidate = null;
+      clearTimeout(candidate.timer);
+      candidate.close();
+      if (again) {
+        this.#scheduleUpgrade();
+      }
+    }
+  }
+
+  #show() {
+    let state = "reconnecting";
+    if (this.#greeted) {
+      state = "connected";
+    } else if (!navigator.onLine) {
+      state = "offline";
+    } else if (!this.#everConnected && !this.#retryAt) {
+      state = "connecting";
+    }
+    const shown = {
+      state,
+      transport: this.#greeted ? this.#current.label : null,
+      retryAt: state === "connected" ? null : this.#retryAt || null,
+    };
+    const key = JSON.stringify(shown);
+    if (key !== this.#shown) {
+      this.#shown = key;
+      this.#onState(shown);
+    }
   }
 }

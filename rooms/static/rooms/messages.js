@@ -87,8 +87,10 @@ export class MessageList {
         const { clientId } = button.closest(".message").dataset;
         if (button.matches("[data-retry]")) {
           onRetry(clientId);
+        } else if (button.matches("[data-edit]")) {
+          onEdit(clientId);
         } else {
-          (button.matches("[data-edit]") ? onEdit : onDiscard)(clientId);
+          onDiscard(clientId);
         }
       }
     });

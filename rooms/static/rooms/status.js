@@ -1,4 +1,10 @@
-/** The connection state in words, so nobody has to guess why messages stopped. */
+/**
+ * The connection state in words, so nobody has to guess why messages stopped: which
+ * transport carries the chat, or how long until the next try, with a button to try now.
+ *
+ * Only the state itself is in the live region (role=status): a screen reader hears
+ * "Reconnecting…" once, not every tick of the countdown beside it.
+ */
 
 const LABELS = {
   connecting: "Connecting…",
@@ -7,7 +13,40 @@ const LABELS = {
   offline: "Offline",
 };
 
-export function showConnectionState(element, state) {
-  element.dataset.state = state;
-  element.querySelector("[data-connection-text]").textContent = LABELS[state];
+export class ConnectionStatus {
+  #status;
+  #text;
+  #countdown;
+  #retry;
+  #retryAt = null;
+  #timer = 0;
+
+  /** root holds [data-connection-status], [data-connection-countdown] and the button. */
+  constructor(root, { onRetry }) {
+    this.#status = root.querySelector("[data-connection-status]");
+    this.#text = this.#status.querySelector("[data-connection-text]");
+    this.#countdown = root.querySelector("[data-connection-countdown]");
+    this.#retry = root.querySelector("[data-connection-retry]");
+    this.#retry.addEventListener("click", () => onRetry());
+  }
+
+  show({ state, transport, retryAt }) {
+    this.#status.dataset.state = state;
+    this.#status.dataset.transport = transport ?? "";
+    this.#text.textContent =
+      state === "connected" && transport ? `Connected (${transport})` : LABELS[state];
+    this.#retry.hidden = state === "connected" || state === "connecting";
+    this.#retryAt = state === "reconnecting" ? retryAt : null;
+    this.#tick();
+  }
+
+  #tick() {
+    clearTimeout(this.#timer);
+    const left = this.#retryAt === null ? 0 : Math.ceil((this.#retryAt - Date.now()) / 1000);
+    this.#countdown.hidden = left <= 0;
+    this.#countdown.textContent = left > 0 ? `Next try in ${left} s` : "";
+    if (left > 0) {
+      this.#timer = setTimeout(() => this.#tick(), 250);
+    }
+  }
 }
