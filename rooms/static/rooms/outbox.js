@@ -53,8 +53,10 @@ export class Outbox {
     return [...this.#items.values()];
   }
 
-  add(body) {
+  /** `extra`: more to keep with the message (JSON-safe), such as what it replies to. */
+  add(body, extra = {}) {
     const item = {
+      ...extra,
       clientId: crypto.randomUUID(),
       body,
       createdAt: new Date().toISOString(),
