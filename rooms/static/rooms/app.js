@@ -13,8 +13,10 @@
 import { Composer } from "./composer.js";
 import { Connection } from "./connection.js";
 import { fetchMessages } from "./history.js";
+import { MessageActions } from "./message-actions.js";
 import { MessageList } from "./messages.js";
 import { Outbox, isPermanent, outboxKey } from "./outbox.js";
+import { excerptOf } from "./rich.js";
 import { Sidebar } from "./sidebar.js";
 import { ConnectionStatus } from "./status.js";
 import { Timeline } from "./timeline.js";
@@ -53,6 +55,17 @@ const composerForm = root.querySelector("[data-composer]");
 const composer = composerForm
   ? new Composer(composerForm, { maxLength: state.max_length, onSend: send })
   : null;
+const actions = new MessageActions(root, {
+  me,
+  maxLength: state.max_length,
+  onReply: startReply,
+  onEdit: (id, body) => act({ type: "edit", room: slug, id, body }),
+  onDelete: (id) => act({ type: "delete", room: slug, id }),
+  onReact: (id, emoji, on) => act({ type: "react", room: slug, id, emoji, on }),
+  onJump: (id) => list.reveal(id),
+});
+// Replying and reacting are for members with a message box (not a locked room's).
+actions.setMember(isMember && composer !== null);
 const status = new ConnectionStatus(root, { onRetry: () => connection.retryNow() });
 const connection = new Connection({
   transports: availableTransports(() => ({ [slug]: timeline.lastSeq })),
@@ -110,11 +123,21 @@ function requestMissing() {
 }
 
 function sendFrame(item) {
-  return { type: "send", room: slug, body: item.body, client_id: item.clientId };
+  return {
+    type: "send",
+    room: slug,
+    body: item.body,
+    client_id: item.clientId,
+    reply_to: item.replyTo ?? null,
+  };
 }
 
-function send(body) {
+function send(body, reply = null) {
   const item = outbox.add(body);
+  if (reply) {
+    item.replyTo = reply.id;
+    item.replyQuote = reply.quote;
+  }
   list.addUnsent(item);
   connection.send(sendFrame(item));
 }
@@ -140,6 +163,30 @@ function retryLater(clientId, seconds) {
 function discard(clientId) {
   outbox.take(clientId);
   list.removeUnsent(clientId);
+}
+
+/** The composer names the message being answered until the reply is sent. */
+function startReply(message) {
+  const excerpt = excerptOf(message.body);
+  composer?.replyTo({
+    id: message.id,
+    author: message.author,
+    excerpt,
+    quote: { id: message.id, seq: message.seq, author: message.author, excerpt, deleted: false },
+  });
+}
+
+/**
+ * An edit, deletion or reaction. Its outcome comes back as the room's event (or as an
+ * error frame whose ref is "<type>:<id>"); with no connection it is refused at once.
+ */
+function act(frame) {
+  if (!connection.send(frame)) {
+    const text = "Not connected: try again once the connection is back.";
+    if (!actions.failed(`${frame.type}:${frame.id}`, text)) {
+      showError(text);
+    }
+  }
 }
 
 function takeBack(clientId) {
@@ -269,6 +316,17 @@ const HANDLERS = {
       reloadNewest();
     }
   },
+  message_edited(frame) {
+    if (frame.room === slug) {
+      list.update(frame.message);
+      actions.edited(frame.message.id);
+    }
+  },
+  reactions(frame) {
+    if (frame.room === slug) {
+      list.setReactions(frame.id, frame.reactions);
+    }
+  },
   message_deleted(frame) {
     if (frame.room === slug) {
       list.markDeleted(frame.id);
@@ -278,12 +336,14 @@ const HANDLERS = {
     sidebar.add(frame.room, frame.last_read_seq);
     if (frame.room.slug === slug) {
       isMember = true;
+      actions.setMember(composer !== null);
     }
   },
   room_left(frame) {
     sidebar.remove(frame.room);
     if (frame.room === slug) {
       isMember = false;
+      actions.setMember(false);
       showError("You are no longer a member of this room.");
     }
   },
@@ -291,6 +351,12 @@ const HANDLERS = {
     sidebar.markRead(frame.room, frame.seq);
   },
   error(frame) {
+    if (/^(edit|delete|react):\d+$/.test(frame.ref ?? "")) {
+      if (!actions.failed(frame.ref, frame.message)) {
+        showError(frame.message);
+      }
+      return;
+    }
     if (frame.ref && outbox.has(frame.ref)) {
       if (!isPermanent(frame.code)) {
         // Refused for now, not for good: the message stays pending and goes again

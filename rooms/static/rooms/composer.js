@@ -5,6 +5,9 @@
  * The length limit appears only as the text nears it, and a message over the limit is
  * held back with the reason rather than cut short: nothing typed is ever thrown away.
  * Length counts characters as the server does (code points), not UTF-16 units.
+ *
+ * A reply names its parent in a bar above the box until it is sent or cancelled (the
+ * bar's button, or Escape in the box).
  */
 
 const SHOW_COUNT_FROM = 0.9;
@@ -15,13 +18,21 @@ export class Composer {
   #count;
   #maxLength;
   #onSend;
+  #replyBar;
+  #reply = null;
 
+  /** onSend(body, reply): reply is what replyTo() was given, or null. */
   constructor(form, { maxLength, onSend }) {
     this.#input = form.querySelector("textarea");
     this.#error = form.querySelector("[data-composer-error]");
     this.#count = form.querySelector("[data-composer-count]");
+    this.#replyBar = form.querySelector("[data-reply-bar]");
     this.#maxLength = maxLength;
     this.#onSend = onSend;
+    this.#replyBar.querySelector("[data-reply-cancel]").addEventListener("click", () => {
+      this.clearReply();
+      this.#input.focus();
+    });
 
     form.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -31,6 +42,9 @@ export class Composer {
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
         this.#submit();
+      } else if (event.key === "Escape" && this.#reply) {
+        event.preventDefault();
+        this.clearReply();
       }
     });
     this.#input.addEventListener("input", () => this.#showCount());
@@ -42,6 +56,20 @@ export class Composer {
 
   clearError() {
     this.#error.textContent = "";
+  }
+
+  /** The next message answers `reply` ({id, author: {name}, excerpt, ...}). */
+  replyTo(reply) {
+    this.#reply = reply;
+    this.#replyBar.querySelector("[data-reply-bar-author]").textContent = reply.author.name;
+    this.#replyBar.querySelector("[data-reply-bar-excerpt]").textContent = reply.excerpt;
+    this.#replyBar.hidden = false;
+    this.#input.focus();
+  }
+
+  clearReply() {
+    this.#reply = null;
+    this.#replyBar.hidden = true;
   }
 
   /** Gives text back to its author to edit, above anything typed since. */
@@ -72,7 +100,9 @@ export class Composer {
     this.clearError();
     this.#input.value = "";
     this.#showCount();
-    this.#onSend(body);
+    const reply = this.#reply;
+    this.clearReply();
+    this.#onSend(body, reply);
   }
 
   #showCount() {

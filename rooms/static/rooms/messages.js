@@ -2,15 +2,20 @@
  * The open room's message list, drawn from message payloads.
  *
  * User text only ever goes in through textContent, never as HTML, so a message holding
- * markup shows the characters that were typed. Stored messages are ordered by seq;
+ * markup shows the characters that were typed; the one exception is a message's html,
+ * which the server rendered and sanitized (rich.js draws it, with quotes, reactions
+ * and the message's actions). Stored messages are ordered by seq;
  * messages still being sent wait at the end until the server gives them one. The view
  * stays where the reader left it: new messages pull it down only for a reader already
  * at the bottom, and older pages are added above without moving what is on screen.
  */
 
+import { messageOf, requote, showReactions, showRich } from "./rich.js";
+
 const GROUP_WINDOW_MS = 5 * 60_000;
 const NEAR_BOTTOM_PX = 80;
 const NEAR_TOP_PX = 400;
+const HIGHLIGHT_MS = 2500;
 const AVATAR_COLOURS = 8;
 
 const timeOfDay = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
@@ -137,6 +142,7 @@ export class MessageList {
       created_at: item.createdAt ?? new Date().toISOString(),
       deleted: false,
       edited_at: null,
+      reply_to: item.replyQuote ?? null,
     });
     element.querySelector("[data-state]").textContent = "Sending…";
     this.#list.append(element);
@@ -173,8 +179,61 @@ export class MessageList {
   markDeleted(id) {
     const element = this.#list.querySelector(`.message[data-id="${Number(id)}"]`);
     if (element) {
-      this.#showBody(element, { deleted: true, body: "" });
+      showRich(element, { ...messageOf(element), deleted: true, body: "", html: "" }, this.#me);
+      requote(this.#list, { id, deleted: true });
     }
+  }
+
+  /** Draws a stored message again after it changed (an edit); false if not shown. */
+  update(message) {
+    const element = this.#byId(message.id);
+    if (element) {
+      this.#fill(element, message);
+    }
+    requote(this.#list, message);
+    return Boolean(element);
+  }
+
+  setReactions(id, reactions) {
+    const element = this.#byId(id);
+    const message = element && messageOf(element);
+    if (message && !message.deleted) {
+      message.reactions = reactions;
+      showReactions(element, reactions, this.#me);
+    }
+  }
+
+  /**
+   * Brings a message into view and highlights it, loading older pages until it is
+   * there (a reply's parent may be far back). False if it cannot be found.
+   */
+  async reveal(id) {
+    let element = this.#byId(id);
+    while (!element && this.#hasMore) {
+      if (!(await this.#loadOlder())) {
+        if (!this.#loading) {
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      element = this.#byId(id);
+    }
+    if (!element) {
+      this.announce("That message could not be found.");
+      return false;
+    }
+    element.scrollIntoView({ block: "center" });
+    element.tabIndex = -1;
+    element.focus({ preventScroll: true });
+    element.classList.remove("highlight");
+    void element.offsetWidth; // restart the highlight if it is still fading
+    element.classList.add("highlight");
+    setTimeout(() => element.classList.remove("highlight"), HIGHLIGHT_MS);
+    return true;
+  }
+
+  #byId(id) {
+    return this.#list.querySelector(`.message[data-id="${Number(id)}"]`);
   }
 
   setHasMore(hasMore) {
@@ -212,9 +271,10 @@ export class MessageList {
     }
   }
 
+  /** Loads the page before the oldest shown; true if one came. */
   async #loadOlder() {
     if (this.#loading || !this.#hasMore) {
-      return;
+      return false;
     }
     this.#loading = true;
     this.#loadOlderButton.hidden = true;
@@ -225,7 +285,7 @@ export class MessageList {
     } catch (error) {
       this.#historyNote.textContent = `Could not load older messages: ${error.message}`;
       this.#loadOlderButton.hidden = false;
-      return;
+      return false;
     } finally {
       this.#loading = false;
     }
@@ -233,6 +293,7 @@ export class MessageList {
     this.setHasMore(page.hasMore);
     // A short page may leave the top still in view: keep going until it is not.
     this.#loadWhileNearTop();
+    return true;
   }
 
   /** Older messages go above; the distance from the bottom is kept, so nothing jumps. */
@@ -319,13 +380,7 @@ export class MessageList {
     time.textContent = shortTime(date);
     time.title = fullDate.format(date);
     element.querySelector("[data-state]").textContent = message.edited_at ? "(edited)" : "";
-    this.#showBody(element, message);
-  }
-
-  #showBody(element, message) {
-    const body = element.querySelector("[data-body]");
-    body.classList.toggle("deleted", message.deleted);
-    body.textContent = message.deleted ? "message deleted" : message.body;
+    showRich(element, message, this.#me);
   }
 
   /**
