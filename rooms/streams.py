@@ -8,6 +8,7 @@ poll catches up from the database exactly where the last one stopped."""
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,6 +17,8 @@ from channels.layers import get_channel_layer
 from accounts.models import User
 from rooms import events, protocol
 from rooms.realtime import Follower
+
+logger = logging.getLogger(__name__)
 
 KEEPALIVE_SECONDS = 15
 POLL_SECONDS = 25
@@ -132,15 +135,23 @@ def sse(frame: dict[str, Any], cursor: Cursor) -> str:
 
 
 async def event_stream(user: User, cursor: Cursor) -> AsyncIterator[str]:
-    """An endless text/event-stream; ends when the client goes away."""
-    async with Listener(user) as listener:
-        yield "retry: 2000\n\n"
-        yield sse({"type": "hello", "user": events.user_payload(user)}, cursor)
-        for frame in await listener.catch_up(cursor):
-            yield sse(frame, cursor)
-        while True:
-            frame = await listener.next(cursor, KEEPALIVE_SECONDS)
-            yield KEEPALIVE if frame is None else sse(frame, cursor)
+    """An endless text/event-stream; ends when the client goes away.
+
+    If following fails (the channel layer is down), the stream ends at once, before
+    any hello: the client reconnects later and catches up from its cursor."""
+    # First, before anything can fail: an error before a streaming response's first
+    # chunk leaves the request hanging under daphne instead of ending it.
+    yield "retry: 2000\n\n"
+    try:
+        async with Listener(user) as listener:
+            yield sse({"type": "hello", "user": events.user_payload(user)}, cursor)
+            for frame in await listener.catch_up(cursor):
+                yield sse(frame, cursor)
+            while True:
+                frame = await listener.next(cursor, KEEPALIVE_SECONDS)
+                yield KEEPALIVE if frame is None else sse(frame, cursor)
+    except Exception:
+        logger.exception("An event stream failed; its client will reconnect")
 
 
 async def poll(user: User, cursor: Cursor, wait: float = POLL_SECONDS) -> list[dict]:

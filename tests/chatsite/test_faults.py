@@ -128,6 +128,11 @@ def test_with_redis_stopped_a_send_is_stored_and_acked_at_once_and_caught_up_lat
     assert post_cost < SEND_BUDGET_SECONDS, f"POSTed send took {post_cost:.2f} s"
     wait_for_log(daphne, "Could not publish")
     assert newest_seq(bob) == posted["seq"] == ack["seq"] + 1 == before + 2
+    # Nothing can follow rooms meanwhile: a stream ends at once, before its hello, so
+    # its client reconnects later instead of hanging.
+    stream = bob.open(f"/api/stream?cursor=general:{before}", timeout=10)
+    assert stream.status == 200
+    assert b"hello" not in stream.read()
 
     redis.start()
     # New connections need the layer: once it is back, the socket and the stream both
