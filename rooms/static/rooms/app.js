@@ -10,10 +10,10 @@
  * trip, never a message.
  */
 
+import { MessageActions } from "./actions.js";
 import { Composer } from "./composer.js";
 import { Connection } from "./connection.js";
 import { fetchMessages } from "./history.js";
-import { MessageActions } from "./message-actions.js";
 import { MessageList } from "./messages.js";
 import { Outbox, isPermanent, outboxKey } from "./outbox.js";
 import { excerptOf } from "./rich.js";
