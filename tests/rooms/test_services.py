@@ -631,6 +631,18 @@ def test_when_the_app_creates_messages_or_memberships_then_only_the_services_do(
     assert writers <= {"rooms/services.py"}
 
 
+def test_when_the_app_records_edits_or_reactions_then_only_the_services_do():
+    writes = re.compile(
+        r"\b(MessageEdit|Reaction)\.objects\.(create|get_or_create|update_or_create|"
+        r"bulk_create|update|delete)\b|\b(MessageEdit|Reaction)\(\s*[a-z_]+\s*=|"
+        r"\.(reactions|edits)\.(create|add|update|delete)\b"
+    )
+
+    writers = {path for path, text in app_sources() if writes.search(text)}
+
+    assert writers <= {"rooms/services.py"}
+
+
 def test_when_the_app_talks_to_the_channel_layer_then_only_events_publishes():
     publishers = {path for path, text in app_sources() if ".group_send(" in text}
 
