@@ -65,9 +65,11 @@ async def poll(request: HttpRequest) -> HttpResponse:
         cursor = _cursor(request)
     except ChatError as error:
         return _error(error)
-    found = await streams.poll(user, cursor)
-    body = {"events": found, "cursor": str(cursor)}
-    return HttpResponse(events.encode(body), content_type="application/json")
+    return StreamingHttpResponse(
+        streams.poll_body(user, cursor),
+        content_type="application/json",
+        headers={"Cache-Control": "no-cache"},
+    )
 
 
 @require_GET

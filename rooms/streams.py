@@ -154,6 +154,24 @@ async def event_stream(user: User, cursor: Cursor) -> AsyncIterator[str]:
         logger.exception("An event stream failed; its client will reconnect")
 
 
+async def poll_body(user: User, cursor: Cursor) -> AsyncIterator[str]:
+    """One long-poll's JSON answer, as a streaming body.
+
+    Streamed so that the wait runs on the event loop: a plain async view behind the
+    site's sync middleware would hold a request thread for the whole wait, and a
+    daphne told to stop would wait for it too. If following fails (the channel layer
+    is down), the body ends without JSON: for the client, a failed poll."""
+    # First, before anything can fail (JSON allows leading whitespace): an error before
+    # a streaming response's first chunk leaves the request hanging under daphne.
+    yield " "
+    try:
+        found = await poll(user, cursor)
+    except Exception:
+        logger.exception("A long-poll failed; its client will retry")
+        return
+    yield events.encode({"events": found, "cursor": str(cursor)})
+
+
 async def poll(user: User, cursor: Cursor, wait: float = POLL_SECONDS) -> list[dict]:
     """One long-poll: what is missed, else waits for the first live events."""
     async with Listener(user) as listener:

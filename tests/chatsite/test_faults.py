@@ -6,8 +6,10 @@ catching up. Each test here runs its own Redis and daphne (tests/servers.py), an
 Redis running for the next.
 """
 
+import http.client
 import json
 import signal
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -129,10 +131,13 @@ def test_with_redis_stopped_a_send_is_stored_and_acked_at_once_and_caught_up_lat
     wait_for_log(daphne, "Could not publish")
     assert newest_seq(bob) == posted["seq"] == ack["seq"] + 1 == before + 2
     # Nothing can follow rooms meanwhile: a stream ends at once, before its hello, so
-    # its client reconnects later instead of hanging.
+    # its client reconnects later instead of hanging...
     stream = bob.open(f"/api/stream?cursor=general:{before}", timeout=10)
     assert stream.status == 200
     assert b"hello" not in stream.read()
+    # and a poll's answer ends without JSON: for its client, a failed poll.
+    poll = bob.open(f"/api/poll?cursor=general:{before}", timeout=10)
+    assert poll.read().strip() == b""
 
     redis.start()
     # New connections need the layer: once it is back, the socket and the stream both
@@ -224,3 +229,24 @@ def test_when_the_layer_loses_redis_open_sockets_are_closed_so_clients_catch_up(
         with pytest.raises(ConnectionClosed):
             while True:
                 socket.recv(timeout=5)
+
+
+def test_a_daphne_told_to_stop_does_not_wait_for_a_long_poll(daphne):
+    """A deploy stops daphne with SIGTERM: a poll waiting for events must not hold it."""
+    bob = Session(daphne.url).signup()
+    cursor = f"general:{newest_seq(bob)}"
+
+    def poll() -> None:
+        try:
+            bob.open(f"/api/poll?cursor={cursor}", timeout=30).read()
+        except (OSError, http.client.HTTPException):
+            pass  # the server went away: that is the point
+
+    waiting = threading.Thread(target=poll, daemon=True)
+    waiting.start()
+    time.sleep(1)
+    began = time.monotonic()
+    daphne.process.send_signal(signal.SIGTERM)
+    daphne.process.wait(timeout=20)
+    assert time.monotonic() - began < 5
+    waiting.join(timeout=5)
