@@ -158,3 +158,45 @@ def test_the_room_works_under_the_sites_content_security_policy(sign_up):
         " s.textContent = 'window.__inline = 1'; document.body.append(s); }"
     )
     assert bob.page.evaluate("window.__inline") is None
+
+
+def test_a_line_gone_silent_is_given_up_within_30_s_and_the_page_reconnects(sign_up):
+    """A socket that stays open but carries nothing (a NAT that forgot the flow): the
+    page pings it, hears nothing, and reconnects, in 30 s of its own (fake) time."""
+    bob = sign_up("Bob")
+    bob.page.clock.install()
+    silent: list[bool] = []
+    pings: list[dict] = []
+
+    def proxy(ws) -> None:
+        server = ws.connect_to_server()
+
+        def from_server(text) -> None:
+            if not silent:
+                ws.send(text)
+
+        def from_page(text) -> None:
+            if json.loads(text).get("type") == "ping":
+                pings.append(json.loads(text))
+            if not silent:
+                server.send(text)
+
+        server.on_message(from_server)
+        ws.on_message(from_page)
+
+    bob.page.route_web_socket("**/ws/", proxy)
+    bob.page.reload()
+    bob.expect_connected()
+    status = bob.page.locator("[data-connection-status]")
+
+    silent.append(True)
+    bob.page.clock.run_for(14_000)
+    expect(status).to_have_text("Connected (WebSocket)")
+    assert pings == []
+    bob.page.clock.run_for(16_000)
+    assert pings, "a quiet line is pinged"
+    expect(status).to_have_text("Reconnecting…")
+
+    silent.clear()
+    bob.page.clock.run_for(30_000)
+    bob.expect_connected()
