@@ -92,10 +92,14 @@ def test_markdown_renders_and_no_attack_in_a_message_runs(sign_up):
         expect(link).to_have_attribute("rel", "noopener noreferrer nofollow")
 
         listed = person.page.locator("[data-message-list]")
+        bodies = listed.locator("[data-body], [data-reply-quote]")
         # Typed markup shows as the characters typed.
         expect(person.messages(ATTACKS[0])).to_have_count(1)
         expect(
-            listed.locator("script, img, svg, iframe, details, [onerror]")
+            bodies.locator("script, img, svg, iframe, details, [style]")
+        ).to_have_count(0)
+        expect(
+            listed.locator("script, iframe, [onerror], [onload], [ontoggle]")
         ).to_have_count(0)
         hrefs = listed.locator("[data-body] a").evaluate_all(
             "links => links.map(a => a.getAttribute('href'))"
