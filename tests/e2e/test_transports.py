@@ -111,3 +111,26 @@ def test_after_a_network_drop_the_fallback_catches_up_and_sends_what_was_written
     expect(bob.page.locator(".message.pending")).to_have_count(0)
     bodies = bob.page.locator("[data-message-list] .message [data-body]")
     assert bodies.all_text_contents()[-2:] == [missed, queued]
+
+
+def test_on_a_fallback_the_page_tries_the_websocket_again_and_switches_back(sign_up):
+    alice = sign_up("Alice")
+    bob = sign_up("Bob")
+    refusing: list[bool] = [True]
+
+    def flaky_proxy(ws) -> None:
+        """Refuses WebSockets until the network is fixed, then lets them through."""
+        if refusing:
+            ws.close()
+        else:
+            ws.connect_to_server()
+
+    alice.page.route_web_socket("**/ws/", flaky_proxy)
+    alice.page.reload()
+    alice.expect_connected("event stream", timeout=15_000)
+
+    # It tries every minute, and whenever the person comes back to the window.
+    refusing.clear()
+    alice.page.evaluate("window.dispatchEvent(new Event('focus'))")
+    alice.expect_connected("WebSocket")
+    chat_both_ways(alice, bob)

@@ -110,15 +110,19 @@ export class Connection {
 
   /**
    * Checks the line now rather than at the next watch or retry: after the tab comes back
-   * to the foreground (timers may have slept) or the network returns.
+   * to the foreground (timers may have slept) or the network returns. On a fallback,
+   * it is also a moment to try the best transport again (the network may have changed).
    */
   wake() {
     if (!this.#greeted) {
       this.retryNow();
-    } else if (this.#current.pingAfterMs && !this.#pingSentAt) {
+      return;
+    }
+    if (this.#current.pingAfterMs && !this.#pingSentAt) {
       this.#current.ping();
       this.#pingSentAt = Date.now();
     }
+    this.#tryUpgrade();
   }
 
   #make(level) {
@@ -262,6 +266,7 @@ export class Connection {
     if (!this.#greeted || this.#level === 0 || this.#candidate) {
       return;
     }
+    clearTimeout(this.#upgradeTimer);
     const candidate = this.#make(0);
     this.#candidate = candidate;
     candidate.timer = setTimeout(() => this.#dropCandidate(), candidate.helloWithinMs);
