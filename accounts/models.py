@@ -11,6 +11,9 @@ class User(AbstractUser):
         blank=True,
         help_text="Shown beside your messages. Leave empty to use your username.",
     )
+    # Muted site-wide by staff (rooms.moderation): may read but not post until then.
+    muted_until = models.DateTimeField(null=True, blank=True)
+    muted_reason = models.CharField(max_length=500, blank=True)
 
     @property
     def shown_name(self) -> str:

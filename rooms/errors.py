@@ -1,5 +1,7 @@
 """Domain errors, each with the stable `code` clients see in error frames and JSON."""
 
+from datetime import datetime
+
 
 class ChatError(Exception):
     code = "error"
@@ -44,3 +46,30 @@ class RateLimited(ChatError):
 
     def details(self) -> dict[str, object]:
         return {"retry_after": self.retry_after}
+
+
+class Muted(Forbidden):
+    """The user may read but not post until `until` (site-wide, or in this room)."""
+
+    code = "muted"
+
+    def __init__(self, message: str, *, until: datetime, reason: str = "") -> None:
+        super().__init__(message)
+        self.until = until
+        self.reason = reason
+
+    def details(self) -> dict[str, object]:
+        return {"until": self.until.isoformat(), "reason": self.reason}
+
+
+class Banned(Forbidden):
+    """The room's moderators banned the user: no rejoining, no invites."""
+
+    code = "banned"
+
+    def __init__(self, message: str, *, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+    def details(self) -> dict[str, object]:
+        return {"reason": self.reason}

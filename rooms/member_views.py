@@ -4,10 +4,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
-from rooms import permissions, selectors, services
+from rooms import moderation, permissions, selectors, services
 from rooms.errors import ChatError, InvalidInput, NotFound
 from rooms.forms import MemberAddForm
 from rooms.models import Invite
@@ -31,6 +32,8 @@ def members(request: HttpRequest, slug: str) -> HttpResponse:
             "can_manage": can_manage,
             "is_owner": access.is_member and access.membership.role == "owner",
             "invites": selectors.room_invites(room=room) if can_manage else [],
+            "bans": selectors.room_bans(room=room) if can_manage else [],
+            "now": timezone.now(),
             "form": MemberAddForm(),
             "sidebar": sidebar(request),
         },
@@ -71,8 +74,11 @@ def member_remove(request: HttpRequest, slug: str, user_id: int) -> HttpResponse
     return _act(
         request,
         slug,
-        lambda room: services.membership_remove(
-            actor=request.user, room=room, user=user
+        lambda room: moderation.membership_remove(
+            actor=request.user,
+            room=room,
+            user=user,
+            reason=request.POST.get("reason", ""),
         ),
         f"Removed {user.shown_name}.",
     )
@@ -126,8 +132,13 @@ def invite_accept(request: HttpRequest, token: str) -> HttpResponse:
         return render(
             request, "rooms/invite.html", {"error": error.message}, status=404
         )
+    if ban := selectors.room_ban(user=request.user, room=invite.room):
+        return render(request, "rooms/invite.html", {"ban": ban}, status=403)
     if request.method == "POST":
-        services.invite_accept(user=request.user, token=token)
+        try:
+            services.invite_accept(user=request.user, token=token)
+        except ChatError as error:  # banned a moment ago
+            return render(request, "rooms/invite.html", {"error": error.message})
         return redirect("rooms:detail", slug=invite.room.slug)
     already = invite.room.memberships.filter(user=request.user).exists()
     return render(request, "rooms/invite.html", {"invite": invite, "already": already})

@@ -22,6 +22,8 @@ class Room(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     is_archived = models.BooleanField(default=False)
+    # Locked: read-only for now; only its moderators and staff may still post.
+    is_locked = models.BooleanField(default=False)
     # Direct messages only: the sorted member ids, unique, so two people starting the
     # same conversation at the same instant end up in one room.
     dm_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
@@ -57,6 +59,9 @@ class Membership(models.Model):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
     joined_at = models.DateTimeField(auto_now_add=True)
     last_read_seq = models.BigIntegerField(default=0)
+    # Muted by the room's moderators: may read but not post until then.
+    muted_until = models.DateTimeField(null=True, blank=True)
+    muted_reason = models.CharField(max_length=500, blank=True)
 
     class Meta:
         constraints = [
@@ -181,3 +186,114 @@ class Invite(models.Model):
     @property
     def is_usable(self) -> bool:
         return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class RoomBan(models.Model):
+    """Someone a room's moderators put out: they cannot rejoin it or accept invites."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="bans")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="room_bans"
+    )
+    banned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["room", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["room", "user"], name="room_ban_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} banned from {self.room}"
+
+
+class Report(models.Model):
+    """A member's report of a message, queued for staff until resolved."""
+
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="reports_made",
+    )
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="reports"
+    )
+    reason = models.CharField(max_length=500)
+    created_at = models.DateTimeField(default=timezone.now)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Report #{self.pk} on {self.message}"
+
+    @property
+    def is_resolved(self) -> bool:
+        return self.resolved_at is not None
+
+
+class ModerationLog(models.Model):
+    """One moderation act: who, to what, and why. Written once, never changed."""
+
+    class Action(models.TextChoices):
+        MESSAGE_DELETE = "message_delete", "Deleted a message"
+        MESSAGE_RESTORE = "message_restore", "Restored a message"
+        USER_MUTE = "user_mute", "Muted site-wide"
+        USER_UNMUTE = "user_unmute", "Unmuted site-wide"
+        USER_BAN = "user_ban", "Banned from the site"
+        USER_UNBAN = "user_unban", "Reinstated on the site"
+        ROOM_LOCK = "room_lock", "Locked a room"
+        ROOM_UNLOCK = "room_unlock", "Unlocked a room"
+        ROOM_ARCHIVE = "room_archive", "Archived a room"
+        ROOM_UNARCHIVE = "room_unarchive", "Unarchived a room"
+        MEMBER_MUTE = "member_mute", "Muted in a room"
+        MEMBER_UNMUTE = "member_unmute", "Unmuted in a room"
+        MEMBER_REMOVE = "member_remove", "Removed from a room"
+        MEMBER_BAN = "member_ban", "Banned from a room"
+        MEMBER_UNBAN = "member_unban", "Unbanned from a room"
+        REPORT_RESOLVE = "report_resolve", "Resolved a report"
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="moderation_acts",
+    )
+    action = models.CharField(max_length=32, choices=Action.choices)
+    target_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="moderation_received",
+    )
+    room = models.ForeignKey(
+        Room, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=500, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        get_latest_by = "created_at"
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} by {self.actor or 'someone'}"

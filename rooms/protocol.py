@@ -109,11 +109,16 @@ def parse(text: str) -> dict[str, Any]:
             "body": frame.get("body"),
         }
     if kind == "delete":
-        return {
+        parsed = {
             "type": "delete",
             "room": _slug(frame),
             "id": _id(frame.get("id"), "id"),
         }
+        if "reason" in frame:  # a moderator's, for the log
+            if not isinstance(frame["reason"], str):
+                raise ProtocolError("“reason” must be text.", code="invalid")
+            parsed["reason"] = frame["reason"]
+        return parsed
     if kind == "react":
         if not isinstance(frame.get("on"), bool):
             raise ProtocolError("“on” must be true or false.", code="invalid")
@@ -250,7 +255,9 @@ def _edit(user: User, frame: dict[str, Any]) -> Reply:
 
 
 def _delete(user: User, frame: dict[str, Any]) -> Reply:
-    message = services.message_delete(actor=user, message=_message(user, frame))
+    message = services.message_delete(
+        actor=user, message=_message(user, frame), reason=frame.get("reason", "")
+    )
     return Reply(frames=[events.message_deleted_event(message)])
 
 

@@ -1,14 +1,16 @@
 """Reads. Every function that returns room content takes the reader and authorizes."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from accounts.models import User
 from rooms import permissions
 from rooms.errors import NotFound
-from rooms.models import Invite, Membership, Message, Reaction, Room
+from rooms.models import Invite, Membership, Message, Reaction, Room, RoomBan
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,40 @@ def room_title(*, room: Room, viewer: User) -> str:
 
 def room_members(*, room: Room) -> QuerySet[Membership]:
     return room.memberships.select_related("user").order_by("joined_at")
+
+
+@dataclass(frozen=True)
+class Mute:
+    until: datetime
+    reason: str
+    site_wide: bool
+
+
+def active_mute(*, user: User, membership: Membership | None) -> Mute | None:
+    """What keeps `user` from posting now, if anything: the later-ending of a
+    site-wide mute (staff) and one in this room (its moderators).
+
+    Reads the mutes off the objects given, so pass fresh ones: a socket's user was
+    loaded when it connected."""
+    now = timezone.now()
+    mutes = []
+    if user.muted_until and user.muted_until > now:
+        mutes.append(Mute(user.muted_until, user.muted_reason, site_wide=True))
+    if membership and membership.muted_until and membership.muted_until > now:
+        mutes.append(
+            Mute(membership.muted_until, membership.muted_reason, site_wide=False)
+        )
+    return max(mutes, key=lambda mute: mute.until, default=None)
+
+
+def room_ban(*, user: User, room: Room) -> RoomBan | None:
+    if not user.is_authenticated:
+        return None
+    return RoomBan.objects.filter(room=room, user=user).first()
+
+
+def room_bans(*, room: Room) -> QuerySet[RoomBan]:
+    return room.bans.select_related("user", "banned_by")
 
 
 def room_invites(*, room: Room) -> QuerySet[Invite]:

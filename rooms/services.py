@@ -8,7 +8,7 @@ import secrets
 import string
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import emoji as emoji_data
 from django.conf import settings
@@ -18,7 +18,7 @@ from django.utils.text import slugify
 
 from accounts.models import User
 from rooms import events, markdown, permissions, selectors
-from rooms.errors import Forbidden, InvalidInput, NotFound
+from rooms.errors import Banned, Forbidden, InvalidInput, Muted, NotFound
 from rooms.models import Invite, Membership, Message, MessageEdit, Reaction, Room
 from rooms.ratelimit import rate_limit
 
@@ -143,7 +143,18 @@ def _managed(*, actor: User, room: Room) -> Membership:
 def membership_join(*, user: User, room: Room) -> Membership:
     if not permissions.can_join(user, room):
         raise NotFound("No such room.")
+    _refuse_banned(user=user, room=room)
     return _join(user=user, room=room)
+
+
+def _refuse_banned(*, user: User, room: Room) -> None:
+    """Someone the room's moderators banned stays out: no rejoining, no invites."""
+    if ban := selectors.room_ban(user=user, room=room):
+        reason = f" Reason: {ban.reason}" if ban.reason else ""
+        raise Banned(
+            f"You were banned from this room by its moderators.{reason}",
+            reason=ban.reason,
+        )
 
 
 def membership_join_default_rooms(*, user: User) -> None:
@@ -202,6 +213,8 @@ def membership_add(*, actor: User, room: Room, username: str) -> Membership:
         raise InvalidInput(
             f"{user.shown_name} is already in this room.", code="already"
         )
+    if selectors.room_ban(user=user, room=room):
+        raise Banned(f"{user.shown_name} is banned from this room: lift the ban first.")
     return _join(user=user, room=room)
 
 
@@ -283,6 +296,7 @@ def invite_for_token(*, token: str) -> Invite:
 @transaction.atomic
 def invite_accept(*, user: User, token: str) -> Membership:
     invite = invite_for_token(token=token)
+    _refuse_banned(user=user, room=invite.room)
     return _join(user=user, room=invite.room)
 
 
@@ -420,7 +434,11 @@ def _store_message(
     reply_to: int | None,
 ) -> Message:
     locked = Room.objects.select_for_update().get(pk=room.pk)
-    membership = Membership.objects.filter(room=locked, user=author).first()
+    membership = (
+        Membership.objects.select_related("user")
+        .filter(room=locked, user=author)
+        .first()
+    )
     if not permissions.can_read(author, locked, membership):
         raise NotFound("No such room.")
     if locked.is_archived:
@@ -430,6 +448,7 @@ def _store_message(
         )
     if not permissions.can_post(author, locked, membership):
         raise Forbidden("Join the room to post in it.", code="not_member")
+    _ensure_may_speak(user=author, room=locked, membership=membership)
     parent = _reply_parent(room=locked, reply_to=reply_to)
     seq = locked.last_seq + 1
     Room.objects.filter(pk=locked.pk).update(last_seq=seq)
@@ -456,6 +475,27 @@ def _store_message(
         room_id=locked.pk,
     )
     return message
+
+
+def _ensure_may_speak(*, user: User, room: Room, membership: Membership | None) -> None:
+    """A locked room is read-only but for its moderators; a muted user may only read.
+
+    A membership's user is read fresh: a socket's user was loaded when it connected."""
+    if room.is_locked and not permissions.can_moderate(user, room, membership):
+        raise Forbidden(
+            "This room is locked by its moderators: it is read-only for now.",
+            code="locked",
+        )
+    fresh = membership.user if membership is not None else user
+    if mute := selectors.active_mute(user=fresh, membership=membership):
+        where = "everywhere" if mute.site_wide else "in this room"
+        until = mute.until.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        reason = f" Reason: {mute.reason}" if mute.reason else ""
+        raise Muted(
+            f"You are muted {where} until {until}.{reason}",
+            until=mute.until,
+            reason=mute.reason,
+        )
 
 
 def _reply_parent(*, room: Room, reply_to: int | None) -> Message | None:
@@ -496,6 +536,7 @@ def message_edit(*, actor: User, message: Message, body: object) -> Message:
             "This room is archived: its messages can no longer change.",
             code="archived",
         )
+    _ensure_may_speak(user=actor, room=locked.room, membership=membership)
     if text == locked.body:
         return locked
     rate_limit(user_id=actor.pk, action="message_edit")
@@ -516,8 +557,11 @@ def message_edit(*, actor: User, message: Message, body: object) -> Message:
 
 
 @transaction.atomic
-def message_delete(*, actor: User, message: Message) -> Message:
-    """Soft-deletes: the row stays (moderators may need it; seq stays gap-free)."""
+def message_delete(*, actor: User, message: Message, reason: str = "") -> Message:
+    """Soft-deletes: the row stays (moderators may need it; seq stays gap-free).
+
+    Deleting someone else's message is moderation: it is logged, with `reason`.
+    """
     membership = Membership.objects.filter(room_id=message.room_id, user=actor).first()
     if not permissions.can_delete_message(actor, message, membership):
         raise Forbidden("You may not delete this message.")
@@ -526,6 +570,10 @@ def message_delete(*, actor: User, message: Message) -> Message:
     message.deleted_at = timezone.now()
     message.deleted_by = actor
     message.save(update_fields=["deleted_at", "deleted_by"])
+    if message.author_id != actor.pk:
+        from rooms import moderation  # it builds on this module
+
+        moderation.log_message_delete(actor=actor, message=message, reason=reason)
     events.publish_on_commit(
         events.room_group(message.room_id),
         events.message_deleted_event(message),
@@ -557,6 +605,7 @@ def reaction_set(
         raise InvalidInput("This message was deleted.", code="deleted")
     if not permissions.can_react(user, locked.room, membership):
         raise Forbidden("Join the room to react in it.", code="not_member")
+    _ensure_may_speak(user=user, room=locked.room, membership=membership)
     mine = Reaction.objects.filter(message=locked, user=user, emoji=emoji)
     if on == mine.exists():
         return list(locked.reactions.select_related("user"))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rooms import api, direct_views, member_views, views
+from rooms import api, direct_views, member_views, moderation_views, views
 
 app_name = "rooms"
 
@@ -21,6 +21,36 @@ urlpatterns = [
         "r/<slug:slug>/members/<int:user_id>/role/",
         member_views.member_role,
         name="member_role",
+    ),
+    path(
+        "r/<slug:slug>/members/<int:user_id>/mute/",
+        moderation_views.member_mute,
+        name="member_mute",
+    ),
+    path(
+        "r/<slug:slug>/members/<int:user_id>/unmute/",
+        moderation_views.member_unmute,
+        name="member_unmute",
+    ),
+    path(
+        "r/<slug:slug>/members/<int:user_id>/ban/",
+        moderation_views.member_ban,
+        name="member_ban",
+    ),
+    path(
+        "r/<slug:slug>/bans/<int:user_id>/lift/",
+        moderation_views.member_unban,
+        name="member_unban",
+    ),
+    path(
+        "r/<slug:slug>/messages/<int:message_id>/delete/",
+        moderation_views.message_delete,
+        name="message_delete",
+    ),
+    path(
+        "r/<slug:slug>/messages/<int:message_id>/report/",
+        moderation_views.message_report,
+        name="message_report",
     ),
     path("r/<slug:slug>/invites/", member_views.invite_create, name="invite_create"),
     path(

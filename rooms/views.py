@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from rooms import events, selectors, services
+from rooms import events, permissions, selectors, services
 from rooms.errors import ChatError, InvalidInput, NotFound
 from rooms.forms import RoomCreateForm
 from rooms.models import Room
@@ -105,8 +105,22 @@ def room_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "access": access,
             "client_state": client_state,
             "sidebar": client_state["rooms"],
+            **moderation_context(request, access),
         },
     )
+
+
+def moderation_context(request: HttpRequest, access: selectors.RoomAccess) -> dict:
+    """What the room page says about moderation: a lock, the reader's mute or ban,
+    and whether they may moderate (the message menu offers Delete)."""
+    room, membership = access.room, access.membership
+    can_moderate = permissions.can_moderate(request.user, room, membership)
+    return {
+        "can_moderate": can_moderate and not room.is_direct,
+        "read_only": room.is_locked and not can_moderate,
+        "mute": selectors.active_mute(user=request.user, membership=membership),
+        "ban": None if membership else selectors.room_ban(user=request.user, room=room),
+    }
 
 
 @login_required
@@ -117,6 +131,8 @@ def room_join(request: HttpRequest, slug: str) -> HttpResponse:
         services.membership_join(user=request.user, room=access.room)
     except NotFound as exc:
         raise Http404(exc.message) from exc
+    except ChatError as error:  # banned from it
+        messages.error(request, error.message)
     return redirect("rooms:detail", slug=slug)
 
 

@@ -17,6 +17,8 @@ const PERMANENT_CODES = new Set([
   "not_member",
   "not_found",
   "archived",
+  "locked",
+  "muted",
   "invalid",
   "too_long",
   "empty",
