@@ -6,6 +6,7 @@ follows is a rooms.realtime.Follower, and events arrive already rendered to text
 import logging
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from rooms import events, protocol
@@ -63,12 +64,19 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._send_frame(out)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
-        # Chat events only forward ready-made text: they skip the database-connection
-        # cleanup that channels runs (in the database thread) before every handler.
-        if message["type"] == events.EVENT_HANDLER:
-            await self.chat_event(message)
-        else:
-            await super().dispatch(message)
+        """Calls the handler without channels' database cleanup before each one.
+
+        channels 4 runs aclose_old_connections(), a round trip through the single
+        database thread, before every handler. Here it only adds waiting: chat events
+        forward ready-made text, and every database call this consumer makes goes
+        through database_sync_to_async (rooms.realtime), which closes stale
+        connections itself before and after the call. A handler that reaches the
+        database any other way (the async ORM) must close them itself.
+        """
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def chat_event(self, event: dict[str, Any]) -> None:
         if (text := await self.follower.admit(event)) is not None:
