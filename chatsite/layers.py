@@ -7,16 +7,23 @@ and dispatches the event on its own (channels 4 also hops to the database thread
 every handler). With thousands of sockets in a group that per-member work is most of
 the cost of a delivery.
 
-This layer keeps everything else of the pub/sub layer and changes only that step: a
-consumer may register a listener for its channel; a group message is then decoded once
-per process, and the listeners of the group's members are awaited one after another in
-the layer's receive task, in the order messages came from Redis. A listener returns
-True when it has dealt with the event, False to have it queued for the consumer as
-usual. Consumers that register nothing are served exactly as before.
+This layer keeps everything else of the pub/sub layer and changes only that step. A
+consumer may open a *listener channel*: a channel name with a listener (an async
+callable) instead of a queue and a Redis subscription of its own. A group message is
+then decoded once per process, and the listeners of the group's members are awaited
+one after another in the layer's receive task, in the order messages came from Redis.
+A listener returns True when it has dealt with the event; an event it declines is
+dropped (a listener channel has no queue). Channels from `new_channel` are served
+exactly as before, so consumers that know nothing of listeners keep working.
+
+A listener channel is process-local by design: it can be a member of groups, but
+`send()` to it from another process reaches no one. The chat only ever addresses
+groups.
 """
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -59,14 +66,21 @@ class FanoutLoopLayer(RedisPubSubLoopLayer):
         self.listeners: dict[str, Listener] = {}
         self._shards = [FanoutShardConnection(s.host, self) for s in self._shards]
 
-    async def receive(self, channel: str) -> Any:
-        try:
-            return await super().receive(channel)
-        except (TimeoutError, asyncio.CancelledError, GeneratorExit):
-            # The consumer is going away (channels cancels its receive): so is its
-            # listener, whatever way it ended.
-            self.listeners.pop(channel, None)
-            raise
+    def open_listener(self, listener: Listener, prefix: str = "specific.") -> str:
+        channel = f"{self.prefix}{prefix}{uuid.uuid4().hex}"
+        self.listeners[channel] = listener
+        return channel
+
+    def close_listener(self, channel: str) -> None:
+        self.listeners.pop(channel, None)
+
+    async def group_add(self, group: str, channel: str) -> None:
+        if channel in self.channels or channel not in self.listeners:
+            await super().group_add(group, channel)
+            return
+        group_channel = self._get_group_channel_name(group)
+        self.groups.setdefault(group_channel, set()).add(channel)
+        await self._get_shard(group_channel).subscribe(group_channel)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         name, data = message["channel"], message["data"]
@@ -80,21 +94,16 @@ class FanoutLoopLayer(RedisPubSubLoopLayer):
             return
         event = None
         for channel in tuple(members):
-            if (queue := self.channels.get(channel)) is None:
-                continue
-            listener = self.listeners.get(channel)
-            # Behind anything still queued for the consumer, an event waits its turn
-            # in the queue too, so a socket sees events in order.
-            if listener is not None and queue.empty():
+            if (listener := self.listeners.get(channel)) is not None:
                 if event is None:
                     event = self.channel_layer.deserialize(data)
                 try:
-                    if await listener(event):
-                        continue
+                    if not await listener(event):
+                        logger.warning("%s declined a %s event", channel, event["type"])
                 except Exception:
                     logger.exception("Listener of %s failed", channel)
-                    continue
-            queue.put_nowait(data)
+            elif (queue := self.channels.get(channel)) is not None:
+                queue.put_nowait(data)
 
 
 class FanoutPubSubChannelLayer(RedisPubSubChannelLayer):
@@ -110,9 +119,9 @@ class FanoutPubSubChannelLayer(RedisPubSubChannelLayer):
             _wrap_close(self, loop)
             return layer
 
-    def listen(self, channel: str, listener: Listener) -> None:
-        """Hands group messages for `channel` to `listener` before its queue."""
-        self._get_layer().listeners[channel] = listener
+    def open_listener(self, listener: Listener) -> str:
+        """A new process-local channel whose group messages go to `listener`."""
+        return self._get_layer().open_listener(listener)
 
-    def unlisten(self, channel: str) -> None:
-        self._get_layer().listeners.pop(channel, None)
+    def close_listener(self, channel: str) -> None:
+        self._get_layer().close_listener(channel)

@@ -7,7 +7,9 @@ import logging
 from typing import Any
 
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
 
 from rooms import events, protocol
 from rooms.errors import ChatError
@@ -20,6 +22,30 @@ CLOSE_UNAUTHENTICATED = 4401
 
 class ChatConsumer(AsyncWebsocketConsumer):
     follower: Follower | None = None
+    # Chat events that reached the listener before the hello frame went out.
+    _early: list[dict[str, Any]] | None = None
+
+    async def __call__(self, scope, receive, send) -> None:
+        """As channels' AsyncConsumer.__call__, but on a layer that fans out per
+        process (chatsite.layers) the consumer opens a listener channel: chat events
+        come straight to _forward, with no queue, receive task, Redis subscription or
+        decoding of its own per socket."""
+        layer = get_channel_layer(self.channel_layer_alias)
+        if not hasattr(layer, "open_listener"):
+            await super().__call__(scope, receive, send)
+            return
+        self.scope = scope
+        self.channel_layer = layer
+        self.base_send = send
+        self._early = []
+        self.channel_name = layer.open_listener(self._forward)
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
+        finally:
+            layer.close_listener(self.channel_name)
 
     async def connect(self) -> None:
         user = self.scope["user"]
@@ -31,14 +57,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.follower.start()
         await self.accept()
         await self._send_frame({"type": "hello", "user": events.user_payload(user)})
-        # A layer that fans out per process (chatsite.layers) hands chat events straight
-        # to _forward: no queue, task wake-up or decoding per socket.
-        if (listen := getattr(self.channel_layer, "listen", None)) is not None:
-            listen(self.channel_name, self._forward)
+        # Then what arrived meanwhile, in order (more may arrive while this runs).
+        while self._early:
+            await self.chat_event(self._early.pop(0))
+        self._early = None
 
     async def disconnect(self, code: int) -> None:
-        if (unlisten := getattr(self.channel_layer, "unlisten", None)) is not None:
-            unlisten(self.channel_name)
         if self.follower is not None:
             await self.follower.stop()
 
@@ -86,7 +110,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         """The layer's listener: True when the event was ours to deal with."""
         if event.get("type") != events.EVENT_HANDLER:
             return False
-        await self.chat_event(event)
+        if self._early is not None:
+            # Not accepted yet, or the hello is still going out: keep it for later.
+            self._early.append(event)
+        else:
+            await self.chat_event(event)
         return True
 
     async def _send_frame(self, frame: dict[str, Any]) -> None:
