@@ -77,6 +77,8 @@ def sizes(quick: bool) -> dict:
             "light": dict(rooms=2, members=5, senders=1, rate=5, duration=3, warmup=1),
             "saturate": dict(rooms=2, members=5, senders=2, duration=3, warmup=1),
             "saturate_rates": (4, 4, 4),  # first, lowest, highest per-sender rate
+            "fanout": dict(rooms=1, members=10, senders=1, duration=3, warmup=1),
+            "fanout_rates": (20, 20, 20),
             "idle_connections": 40,
             "history_messages": 2_000,
             "history_requests": 30,
@@ -86,6 +88,8 @@ def sizes(quick: bool) -> dict:
         "light": dict(rooms=10, members=20, senders=2, rate=5, duration=20, warmup=3),
         "saturate": dict(rooms=10, members=50, senders=5, duration=10, warmup=2),
         "saturate_rates": (1, 0.125, 64),
+        "fanout": dict(rooms=1, members=500, senders=1, duration=10, warmup=2),
+        "fanout_rates": (10, 1, 400),
         "idle_connections": 10_000,
         "history_messages": 1_000_000,
         "history_requests": 2_000,
@@ -127,6 +131,148 @@ def cpu_seconds(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# Other tenants of the machine: CPU used by processes that are not this run's (the
+# approach of the shared chat benchmark harness's compare.py). A run is only as good as
+# the quiet around it, so every scenario records it and waits for quiet first.
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def _all_cpu() -> dict:
+    """{pid: (start ticks, cpu seconds, parent pid)} for every process, plus 'now'."""
+    with open("/proc/uptime") as f:
+        out: dict = {"now": float(f.read().split()[0])}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        cpu = (int(fields[11]) + int(fields[12])) / CLK_TCK
+        out[int(name)] = (int(fields[19]), cpu, int(fields[1]))
+    return out
+
+
+def _ours(snapshot: dict) -> set[int]:
+    """This process and everything it started, from a snapshot's parent links."""
+    ours, todo = set(), [os.getpid()]
+    children: dict[int, list[int]] = {}
+    for pid, value in snapshot.items():
+        if pid != "now":
+            children.setdefault(value[2], []).append(pid)
+    while todo:
+        pid = todo.pop()
+        ours.add(pid)
+        todo.extend(children.get(pid, []))
+    return ours
+
+
+def _other_cpu_s(prev: dict, cur: dict) -> float:
+    ours = _ours(cur) | _ours(prev)
+    total = 0.0
+    for pid, value in cur.items():
+        if pid == "now" or pid in ours:
+            continue
+        start, cpu, _ = value
+        old = prev.get(pid)
+        if old is not None and old[0] == start:
+            total += max(0.0, cpu - old[1])
+        elif start / CLK_TCK >= prev["now"] - 0.05:
+            total += cpu
+    return total
+
+
+class OtherLoad:
+    """Samples, in a thread, the CPU that processes not ours use during a window."""
+
+    def __init__(self, period: float = 0.5) -> None:
+        self.period = period
+        self.total = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        prev = _all_cpu()
+        while not self._stop.wait(self.period):
+            cur = _all_cpu()
+            self.total += _other_cpu_s(prev, cur)
+            prev = cur
+
+    def __enter__(self) -> OtherLoad:
+        self.t0 = time.monotonic()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.pct = round(100 * self.total / max(0.001, time.monotonic() - self.t0), 1)
+
+
+def wait_for_quiet(max_wait: float, threshold_pct: float = 10.0) -> dict:
+    """Waits (bounded) until other processes use < threshold_pct of one CPU."""
+    t0 = time.monotonic()
+    while True:
+        with OtherLoad() as load:
+            time.sleep(2)
+        waited = time.monotonic() - t0
+        if load.pct < threshold_pct or waited >= max_wait:
+            return {
+                "other_cpu_pct_before": load.pct,
+                "waited_s": round(waited, 1),
+                "quiet": load.pct < threshold_pct,
+            }
+
+
+class Sampler:
+    """Samples (epoch ms, CPU seconds, RSS KB) of some processes every 0.25 s."""
+
+    def __init__(self, pids: list[int], period: float = 0.25) -> None:
+        self.pids = pids
+        self.period = period
+        self.samples: list[tuple[float, float, int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> None:
+        with contextlib.suppress(OSError):
+            self.samples.append(
+                (
+                    time.time() * 1000,
+                    sum(cpu_seconds(p) for p in self.pids),
+                    sum(rss_kb(p) for p in self.pids),
+                )
+            )
+
+    def _run(self) -> None:
+        self._sample()
+        while not self._stop.wait(self.period):
+            self._sample()
+
+    def __enter__(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+    def cpu_pct(
+        self, t0: float | None, t1: float | None, cores: int = 1
+    ) -> float | None:
+        """Average CPU % (of one core per process) between two epoch-ms times."""
+        window = [s for s in self.samples if t0 is not None and t1 and t0 <= s[0] <= t1]
+        if len(window) < 2:
+            return None
+        (a, cpu_a, _), (b, cpu_b, _) = window[0], window[-1]
+        return round(100 * (cpu_b - cpu_a) / ((b - a) / 1000) / cores, 1)
+
+    def rss_between(self, t0: float, t1: float) -> list[int]:
+        return [s[2] for s in self.samples if t0 <= s[0] <= t1]
 
 
 class Processes:
@@ -241,6 +387,8 @@ class Bench:
             "--members",
             str(members),
         ]
+        if "fanout" in scenarios:
+            seed += ["--room0-members", str(size["fanout"]["members"])]
         if "storm" in scenarios:
             storm = size["storm"]
             seed += [
@@ -308,12 +456,27 @@ class Bench:
         self.daphnes = []
 
     def server_log_problems(self) -> list[str]:
+        """Log records with an error or a traceback, one line each: the record's first
+        line and, for a traceback, its last (the exception)."""
         problems = []
         for path in sorted(self.workdir.glob("daphne-*.log")):
+            records: list[list[str]] = []
+            in_traceback = False
             for line in path.read_text(errors="replace").splitlines():
-                low = line.lower()
-                if "traceback" in low or " error " in low or "exception" in low:
-                    problems.append(f"{path.name}: {line[:300]}")
+                if records and line.startswith("Traceback"):
+                    records[-1].append(line)
+                    in_traceback = True
+                elif records and in_traceback:
+                    records[-1].append(line)
+                    # The exception line, unindented, ends the traceback.
+                    in_traceback = line.startswith((" ", "\t")) or not line
+                else:
+                    records.append([line])
+            for record in records:
+                text = "\n".join(record).lower()
+                if "traceback" in text or " error " in text or "exception" in text:
+                    last = record[-1] if len(record) > 1 else ""
+                    problems.append(f"{path.name}: {record[0][:200]} | {last[:200]}")
         return problems
 
     # ------------------------------------------------------------------ load generators
@@ -369,24 +532,42 @@ class Bench:
         self.stop_daphnes()
         return json.loads(done.stdout.strip().splitlines()[-1])
 
+    def sampled_load(self, ports: list[int], **params) -> dict:
+        """Runs the load generator while sampling the servers' CPU and the machine's
+        other load; a run disturbed by other processes (> 10 % of a CPU) is repeated,
+        up to twice, after waiting for quiet."""
+        pids = [p.pid for p, _ in self.daphnes]
+        for attempt in range(3):
+            sampler = Sampler(pids)
+            with sampler, OtherLoad() as other:
+                result = self.loadgen(ports, **dict(params))
+            times = result.get("times") or {}
+            t0, t1 = times.get("measure_start"), times.get("measure_end")
+            result["server_cpu_pct"] = sampler.cpu_pct(t0, t1, len(pids))
+            result["other_cpu_pct"] = other.pct
+            result["disturbed"] = other.pct > 10
+            result["attempt"] = attempt + 1
+            if result["server_cpu_pct"] and result.get("deliveries_per_sec"):
+                # Server CPU per delivery (sends included): steadier than the rate
+                # itself on a machine shared with others.
+                result["server_cpu_us_per_delivery"] = round(
+                    1e4 * result["server_cpu_pct"] / result["deliveries_per_sec"], 1
+                )
+            if other.pct <= 10 or attempt == 2 or not self.args.quiet_wait:
+                return result
+            self.log(f"  disturbed (other processes {other.pct} % CPU), repeating")
+            wait_for_quiet(self.args.quiet_wait)
+        return result
+
     def scenario_light(self) -> dict:
-        process, port = self.start_daphne()
-        cpu0 = cpu_seconds(process.pid)
-        result = self.loadgen([port], **self.size["light"])
-        result["server_cpu_s"] = round(cpu_seconds(process.pid) - cpu0, 2)
+        _, port = self.start_daphne()
+        result = self.sampled_load([port], **self.size["light"])
         self.stop_daphnes()
         return result
 
-    def saturate_step(self, rate: float, processes: int) -> dict:
+    def saturate_step(self, rate: float, processes: int, shape: str) -> dict:
         ports = [self.start_daphne(cpu=str(i % 2))[1] for i in range(processes)]
-        pids = [p.pid for p, _ in self.daphnes]
-        cpu0 = sum(cpu_seconds(pid) for pid in pids)
-        t0 = time.monotonic()
-        result = self.loadgen(ports, rate=rate, **self.size["saturate"])
-        wall = time.monotonic() - t0
-        result["server_cpu_pct_avg"] = round(
-            100 * (sum(cpu_seconds(pid) for pid in pids) - cpu0) / wall / processes, 1
-        )
+        result = self.sampled_load(ports, rate=rate, **self.size[shape])
         self.stop_daphnes()
         lat = (result.get("latency_ms") or {}).get("p99")
         result["passed"] = (
@@ -401,17 +582,18 @@ class Bench:
             f"  rate {rate}/sender x{processes} proc: "
             f"{r.get('deliveries_per_sec')} deliv/s, "
             f"ratio {r.get('delivery_ratio')}, p99 {lat} ms, "
-            f"server CPU {r['server_cpu_pct_avg']} %, passed={r['passed']}"
+            f"server CPU {r['server_cpu_pct']} %, other {r['other_cpu_pct']} %, "
+            f"passed={r['passed']}"
         )
         return result
 
-    def scenario_saturate(self, processes: int = 1) -> dict:
+    def scenario_saturate(self, processes: int = 1, shape: str = "saturate") -> dict:
         """Doubles the rate from the first step while steps pass (halves it while they
         fail), then bisects between the last passing and first failing rate."""
-        first, lowest, highest = self.size["saturate_rates"]
+        first, lowest, highest = self.size[f"{shape}_rates"]
         steps, good, bad, rate = [], None, None, first
         while True:
-            step = self.saturate_step(rate, processes)
+            step = self.saturate_step(rate, processes, shape)
             steps.append(step)
             if step["passed"]:
                 good = rate
@@ -427,7 +609,7 @@ class Bench:
             if good is None or bad is None or max(good, bad) / min(good, bad) <= 1.15:
                 break
             rate = round((good * bad) ** 0.5, 2)
-            step = self.saturate_step(rate, processes)
+            step = self.saturate_step(rate, processes, shape)
             steps.append(step)
             if step["passed"]:
                 good = rate
@@ -435,6 +617,7 @@ class Bench:
                 bad = rate
         passing = [s for s in steps if s["passed"]]
         best = max(passing, key=lambda s: s["deliveries_per_sec"], default=None)
+        failed = [s for s in steps if not s["passed"]]
         return {
             "processes": processes,
             "max_sustained_deliveries_per_sec": best["deliveries_per_sec"]
@@ -443,11 +626,13 @@ class Bench:
             "best_step": best,
             "steps": steps,
             "limit_reached": bad is not None,
+            # A failing step that other processes disturbed may have failed for them.
+            "disturbed": any(s.get("disturbed") for s in failed),
         }
 
     def scenario_idle(self) -> dict:
         process, port = self.start_daphne()
-        # Warm up: one socket and one page, so lazy imports are not counted per socket.
+        # Warm up: one socket, so lazy imports are not counted per socket.
         self.loadgen(
             [port], rooms=1, members=1, senders=0, rate=0, duration=1, warmup=0, drain=0
         )
@@ -455,48 +640,40 @@ class Bench:
         before = rss_kb(process.pid)
         rooms, members = self.idle_shape()
         hold = 10 if not self.quick else 3
-        samples: list[int] = []
-        stop = threading.Event()
-
-        def sample() -> None:
-            while not stop.wait(0.25):
-                samples.append(rss_kb(process.pid))
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        t0 = time.monotonic()
-        result = self.loadgen(
-            [port],
-            rooms=rooms,
-            members=members,
-            senders=0,
-            rate=0,
-            duration=hold,
-            warmup=0,
-            drain=0,
-            connect_phase_timeout=180,
-        )
-        stop.set()
-        sampler.join()
+        with Sampler([process.pid]) as sampler, OtherLoad() as other:
+            result = self.loadgen(
+                [port],
+                rooms=rooms,
+                members=members,
+                senders=0,
+                rate=0,
+                duration=hold,
+                warmup=0,
+                drain=0,
+                connect_phase_timeout=180,
+            )
         connected = result.get("connections_ok") or 0
-        # The hold is the last `hold` seconds before the generator closed its sockets.
-        connect_s = result.get("connect_phase_s") or 0
-        held = samples[int((connect_s + 1) / 0.25) : int((connect_s + hold) / 0.25)]
-        during = (
-            statistics.median(held) if held else (max(samples) if samples else before)
+        times = result.get("times") or {}
+        # The hold: from 1 s after the last socket connected until they close.
+        held = sampler.rss_between(
+            times.get("connected", 0) + 1000, times.get("measure_end", 0)
         )
+        during = statistics.median(held) if held else before
         self.stop_daphnes()
         return {
             "connections": connected,
             "attempted": result.get("connections_attempted"),
-            "connect_phase_s": connect_s,
+            "connect_phase_s": result.get("connect_phase_s"),
             "rss_before_kb": before,
             "rss_during_hold_kb": during,
-            "rss_peak_kb": max(samples, default=before),
+            "rss_peak_kb": max((s[2] for s in sampler.samples), default=before),
             "kb_per_connection": round((during - before) / connected, 2)
             if connected
             else None,
-            "wall_s": round(time.monotonic() - t0, 1),
+            "connect_cpu_pct": sampler.cpu_pct(
+                times.get("start"), times.get("connected")
+            ),
+            "other_cpu_pct": other.pct,
             "errors": result.get("errors"),
             "error_detail": result.get("error_detail"),
         }
@@ -558,6 +735,10 @@ class Bench:
         self.stop_daphnes()
         return result
 
+    def scenario_fanout(self) -> dict:
+        """The delivery path alone: one room of 500, one sender, so writes are few."""
+        return self.scenario_saturate(1, "fanout")
+
     def scenario_scale(self) -> dict:
         one = self.results.get("saturate") or self.scenario_saturate(1)
         two = self.scenario_saturate(2)
@@ -603,8 +784,25 @@ def headline(results: dict) -> dict:
         out["light_deliveries_per_s"] = light.get("deliveries_per_sec")
         out["light_p50_ms"] = lat.get("p50")
         out["light_p99_ms"] = lat.get("p99")
+        out["light_server_cpu_pct"] = light.get("server_cpu_pct")
+        if light.get("disturbed"):
+            out["light_note"] = f"disturbed: others used {light['other_cpu_pct']} % CPU"
     if sat := results.get("saturate"):
         out["saturate_deliveries_per_s"] = sat.get("max_sustained_deliveries_per_sec")
+        if best := sat.get("best_step"):
+            out["saturate_server_cpu_us_per_delivery"] = best.get(
+                "server_cpu_us_per_delivery"
+            )
+        if sat.get("disturbed"):
+            out["saturate_note"] = "a failing step was disturbed by other processes"
+    if fan := results.get("fanout"):
+        out["fanout_deliveries_per_s"] = fan.get("max_sustained_deliveries_per_sec")
+        if best := fan.get("best_step"):
+            out["fanout_server_cpu_us_per_delivery"] = best.get(
+                "server_cpu_us_per_delivery"
+            )
+        if fan.get("disturbed"):
+            out["fanout_note"] = "a failing step was disturbed by other processes"
     if idle := results.get("idle"):
         out["idle_connections"] = idle.get("connections")
         out["idle_kb_per_connection"] = idle.get("kb_per_connection")
@@ -728,7 +926,9 @@ def main() -> int:
     ap.add_argument(
         "--quick", action="store_true", help="smoke run: seconds, a few clients"
     )
-    ap.add_argument("--scenarios", default="login,light,saturate,idle,history,storm")
+    ap.add_argument(
+        "--scenarios", default="login,light,saturate,fanout,idle,history,storm"
+    )
     ap.add_argument("--out", type=Path, default=ROOT / "bench-results")
     ap.add_argument("--idle-connections", type=int, default=0)
     ap.add_argument("--history-messages", type=int, default=0)
@@ -748,11 +948,29 @@ def main() -> int:
         metavar="KEY=VALUE",
         help="extra environment for the site (e.g. DATABASE_CONN_MAX_AGE=60)",
     )
+    ap.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=None,
+        help="before each scenario wait up to this many seconds for other processes "
+        "to use < 10%% CPU (0: do not wait; default 120, with --quick 0)",
+    )
     ap.add_argument("--time-limit", type=float, default=3600, help="whole run, seconds")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     args = ap.parse_args()
+    if args.quiet_wait is None:
+        args.quiet_wait = 0 if args.quick else 120
     names = [s for s in args.scenarios.split(",") if s]
-    known = {"login", "light", "saturate", "idle", "history", "storm", "scale"}
+    known = {
+        "login",
+        "light",
+        "saturate",
+        "fanout",
+        "idle",
+        "history",
+        "storm",
+        "scale",
+    }
     if unknown := set(names) - known:
         ap.error(f"unknown scenarios {sorted(unknown)}; known: {sorted(known)}")
 
@@ -768,11 +986,19 @@ def main() -> int:
     try:
         bench.setup(names)
         for name in names:
-            bench.log(f"scenario {name}")
+            quiet = wait_for_quiet(args.quiet_wait) if args.quiet_wait else None
+            bench.log(f"scenario {name}" + (f" (machine: {quiet})" if quiet else ""))
             t0 = time.monotonic()
-            result = getattr(bench, f"scenario_{name}")()
+            with OtherLoad() as load:
+                result = getattr(bench, f"scenario_{name}")()
             result["scenario_s"] = round(time.monotonic() - t0, 1)
+            result["other_cpu_pct"] = load.pct
+            result["quiet_check"] = quiet
             bench.results[name] = result
+            if load.pct > 10:
+                bench.log(
+                    f"  other processes used {load.pct} % CPU meanwhile: disturbed"
+                )
     except KeyboardInterrupt as exc:
         bench.log(f"interrupted ({exc}); stopping what was started")
         bench.results["interrupted"] = str(exc)

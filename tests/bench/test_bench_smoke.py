@@ -46,6 +46,7 @@ def test_when_the_bench_runs_quick_then_every_scenario_completes(report):
         "login",
         "light",
         "saturate",
+        "fanout",
         "idle",
         "history",
         "storm",
@@ -60,7 +61,10 @@ def test_when_messages_are_sent_then_all_are_delivered_without_errors(report):
     assert light["deliveries"] > 0
     assert light["deliveries"] == light["expected_deliveries"]
     assert light["errors"] == 0
-    assert report["figures"]["saturate_deliveries_per_s"] > 0
+    # The rate steps' speed is not judged here, only that messages got through.
+    for name in ("saturate", "fanout"):
+        steps = report["scenarios"][name]["steps"]
+        assert steps and all(s["deliveries"] > 0 and s["errors"] == 0 for s in steps)
 
 
 def test_when_sockets_idle_then_memory_per_connection_is_measured(report):
@@ -81,4 +85,8 @@ def test_when_history_and_reconnects_run_then_pages_load_and_everyone_catches_up
 
 
 def test_when_the_server_ran_then_its_log_shows_no_errors(report):
-    assert report["server_log_problems"] == []
+    # Sockets closed by the load generator while the server still sends to them end
+    # their consumer with this; anything else is a real problem.
+    closing = "Attempt to send on a closed protocol"
+    problems = [p for p in report["server_log_problems"] if closing not in p]
+    assert problems == []
