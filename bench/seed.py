@@ -12,9 +12,9 @@ would have. It writes DIR/accounts.json: for every bench user the session cookie
 login would have set (made with Django's SessionStore, exactly as auth.login stores it),
 and the room each one belongs to.
 
-Room `bench-<r>` has members `u<r>-<m>`; each user is in exactly one bench room, so a
-socket receives only its own room's traffic. Room 0 can have more members than the
-others (--room0-members) for the one-big-room scenario.
+Room `bench-<r>` has members `u<r>-<m>` (`u<r>-0` created it and owns it); each user is
+in exactly one bench room, so a socket receives only its own room's traffic. Room 0 can
+have more members than the others (--room0-members) for the one-big-room scenario.
 """
 
 from __future__ import annotations
@@ -98,13 +98,18 @@ def main() -> int:
         owner = user_create(username="bench-owner", password=PASSWORD)
 
         def room_with_members(slug: str, prefix: str, count: int) -> None:
-            room = services.room_create(creator=owner, name=slug)
-            rooms[slug] = {"id": room.pk, "members": count}
+            # Member 0 creates the room (one room each: room creation is rate
+            # limited per user) and is its owner; the others join it.
+            room = None
             for m in range(count):
                 name = f"{prefix}-{m}"
                 user = user_create(username=name, password=PASSWORD)
-                services.membership_join(user=user, room=room)
+                if room is None:
+                    room = services.room_create(creator=user, name=slug)
+                else:
+                    services.membership_join(user=user, room=room)
                 accounts[name] = {"cookie": session_cookie(user), "room": room.slug}
+            rooms[slug] = {"id": room.pk, "members": count}
 
         for r in range(args.rooms):
             members = args.members if r else max(args.members, args.room0_members)
