@@ -133,11 +133,8 @@ function sendFrame(item) {
 }
 
 function send(body, reply = null) {
-  const item = outbox.add(body);
-  if (reply) {
-    item.replyTo = reply.id;
-    item.replyQuote = reply.quote;
-  }
+  // What it replies to is kept with it, in storage too: it survives a reload.
+  const item = outbox.add(body, reply ? { replyTo: reply.id, replyQuote: reply.quote } : {});
   list.addUnsent(item);
   connection.send(sendFrame(item));
 }
