@@ -64,6 +64,9 @@ class Client {
   }
 
   take(seq) {
+    // The first message a client sees sets where its room's history starts for it
+    // (the room may hold messages from earlier runs).
+    if (this.lastSeq === 0 && this.seen.size === 0) this.lastSeq = seq - 1;
     if (seq <= this.lastSeq) return;
     this.seen.add(seq);
     while (this.seen.has(this.lastSeq + 1)) {
