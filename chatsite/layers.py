@@ -38,6 +38,11 @@ logger = logging.getLogger(__name__)
 
 Listener = Callable[[dict[str, Any]], Awaitable[bool]]
 
+# What every local listener and channel hears when the process's Redis connection
+# breaks: events published meanwhile are lost, so connections should close and let
+# their clients reconnect and catch up from the database.
+CONNECTION_LOST = {"type": "layer.connection_lost"}
+
 
 class FanoutShardConnection(RedisSingleShardConnection):
     async def _do_receiving(self) -> None:
@@ -49,6 +54,7 @@ class FanoutShardConnection(RedisSingleShardConnection):
                     message = await self._pubsub.get_message(
                         ignore_subscribe_messages=True, timeout=0.1
                     )
+                    self._broken = False
                     if message is not None:
                         await self.channel_layer.dispatch(message)
                 else:
@@ -57,6 +63,9 @@ class FanoutShardConnection(RedisSingleShardConnection):
                 raise
             except BaseException:
                 logger.exception("Unexpected exception in receive task")
+                if not getattr(self, "_broken", False):
+                    self._broken = True
+                    await self.channel_layer.connection_lost()
                 await asyncio.sleep(1)
 
 
@@ -81,6 +90,17 @@ class FanoutLoopLayer(RedisPubSubLoopLayer):
         group_channel = self._get_group_channel_name(group)
         self.groups.setdefault(group_channel, set()).add(channel)
         await self._get_shard(group_channel).subscribe(group_channel)
+
+    async def connection_lost(self) -> None:
+        """Tells every listener and channel of this process, once per break."""
+        data = self.channel_layer.serialize(CONNECTION_LOST)
+        for channel, listener in tuple(self.listeners.items()):
+            try:
+                await listener(dict(CONNECTION_LOST))
+            except Exception:
+                logger.exception("Listener of %s failed", channel)
+        for queue in tuple(self.channels.values()):
+            queue.put_nowait(data)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         name, data = message["channel"], message["data"]

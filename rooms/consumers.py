@@ -11,6 +11,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 
+from chatsite.layers import CONNECTION_LOST
 from rooms import events, protocol
 from rooms.errors import ChatError
 from rooms.realtime import Follower
@@ -18,6 +19,7 @@ from rooms.realtime import Follower
 logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
+CLOSE_LAYER_LOST = 4503  # the server lost its Redis: reconnect and resume
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
@@ -108,6 +110,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _forward(self, event: dict[str, Any]) -> bool:
         """The layer's listener: True when the event was ours to deal with."""
+        if event == CONNECTION_LOST:
+            # Events may have been lost: the client reconnects and catches up by seq.
+            await self.close(code=CLOSE_LAYER_LOST)
+            return True
         if event.get("type") != events.EVENT_HANDLER:
             return False
         if self._early is not None:

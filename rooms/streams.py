@@ -15,6 +15,7 @@ from typing import Any
 from channels.layers import get_channel_layer
 
 from accounts.models import User
+from chatsite.layers import CONNECTION_LOST
 from rooms import events, protocol
 from rooms.realtime import Follower
 
@@ -118,6 +119,10 @@ class Listener:
                 event = await asyncio.wait_for(self.queue.get(), left)
             except TimeoutError:
                 return None
+            if event == CONNECTION_LOST:
+                # Events may have been lost: end, so the client comes back and
+                # catches up from its cursor.
+                raise ConnectionError("the channel layer lost its Redis connection")
             text = await self.follower.admit(event)
             if text is None:
                 continue
