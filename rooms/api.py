@@ -40,8 +40,10 @@ def _cursor(request: HttpRequest) -> streams.Cursor:
     return streams.Cursor.parse(text)
 
 
-@require_GET
-async def stream(request: HttpRequest) -> HttpResponse:
+async def _live(
+    request: HttpRequest, body, content_type: str, headers: dict[str, str]
+) -> HttpResponse:
+    """A streamed answer for a signed-in user from their cursor, or a JSON error."""
     user = await request.auser()
     if not user.is_authenticated:
         return _unauthenticated()
@@ -50,25 +52,24 @@ async def stream(request: HttpRequest) -> HttpResponse:
     except ChatError as error:
         return _error(error)
     return StreamingHttpResponse(
-        streams.event_stream(user, cursor),
-        content_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        body(user, cursor), content_type=content_type, headers=headers
+    )
+
+
+@require_GET
+async def stream(request: HttpRequest) -> HttpResponse:
+    return await _live(
+        request,
+        streams.event_stream,
+        "text/event-stream",
+        {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
 @require_GET
 async def poll(request: HttpRequest) -> HttpResponse:
-    user = await request.auser()
-    if not user.is_authenticated:
-        return _unauthenticated()
-    try:
-        cursor = _cursor(request)
-    except ChatError as error:
-        return _error(error)
-    return StreamingHttpResponse(
-        streams.poll_body(user, cursor),
-        content_type="application/json",
-        headers={"Cache-Control": "no-cache"},
+    return await _live(
+        request, streams.poll_body, "application/json", {"Cache-Control": "no-cache"}
     )
 
 
