@@ -90,7 +90,7 @@ def message_restore(*, actor: User, message: Message, reason: str = "") -> Messa
     carrying its whole state)."""
     reason = clean_reason(reason)
     locked = (
-        Message.objects.select_for_update()
+        Message.objects.select_for_update(of=("self",))
         .select_related("room", "author", "reply_to__author")
         .get(pk=message.pk)
     )
@@ -456,7 +456,7 @@ def report_resolve(*, actor: User, report: Report, resolution: str) -> Report:
         raise Forbidden("Only staff can resolve reports.")
     resolution = clean_reason(resolution, required=True)
     locked = (
-        Report.objects.select_for_update()
+        Report.objects.select_for_update(of=("self",))
         .select_related("message__room", "message__author")
         .get(pk=report.pk)
     )

@@ -520,7 +520,7 @@ def message_edit(*, actor: User, message: Message, body: object) -> Message:
     """
     text = clean_body(body)
     locked = (
-        Message.objects.select_for_update()
+        Message.objects.select_for_update(of=("self",))
         .select_related("room", "author", "reply_to__author")
         .get(pk=message.pk)
     )
@@ -596,7 +596,7 @@ def reaction_set(
     """
     emoji = clean_emoji(emoji)
     locked = (
-        Message.objects.select_for_update().select_related("room").get(pk=message.pk)
+        Message.objects.select_for_update(of=("self",)).select_related("room").get(pk=message.pk)
     )
     membership = Membership.objects.filter(room=locked.room, user=user).first()
     if not permissions.can_read(user, locked.room, membership):
