@@ -52,7 +52,9 @@ async def _live(
     except ChatError as error:
         return _error(error)
     return StreamingHttpResponse(
-        body(user, cursor), content_type=content_type, headers=headers
+        body(user, request.session.session_key, cursor),
+        content_type=content_type,
+        headers=headers,
     )
 
 

@@ -12,18 +12,22 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 
 from chatsite.layers import CONNECTION_LOST
-from rooms import events, protocol
+from rooms import connections, events, protocol, sessions
 from rooms.errors import ChatError
 from rooms.realtime import Follower
+from rooms.sessions import SessionEnded
 
 logger = logging.getLogger(__name__)
 
-CLOSE_UNAUTHENTICATED = 4401
+CLOSE_UNAUTHENTICATED = 4401  # also: signed out since (a `signed_out` frame says why)
+CLOSE_IDLE = 4408  # sent nothing for CHAT_SOCKET_IDLE_SECONDS
+CLOSE_TOO_MANY = 4429  # the user holds CHAT_MAX_SOCKETS_PER_USER sockets already
 CLOSE_LAYER_LOST = 4503  # the server lost its Redis: reconnect and resume
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
     follower: Follower | None = None
+    watchdog: connections.Watchdog | None = None
     # Chat events that reached the listener before the hello frame went out.
     _early: list[dict[str, Any]] | None = None
 
@@ -55,9 +59,26 @@ class ChatConsumer(AsyncWebsocketConsumer):
             # Closing before accept refuses the handshake (HTTP 403).
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        self.follower = Follower(self.channel_layer, self.channel_name, user)
-        await self.follower.start()
+        if not connections.admit_socket(user.pk):
+            # Accepted first, so that the browser sees the code and the reason.
+            await self.accept()
+            error = ChatError(
+                "Too many open connections; close some tabs.", code="too_many"
+            )
+            await self._send_frame(protocol.error_frame(error))
+            await self.close(code=CLOSE_TOO_MANY)
+            return
+        session_key = self.scope["session"].session_key
+        follower = Follower(self.channel_layer, self.channel_name, user, session_key)
+        try:
+            await follower.start()
+        except BaseException:
+            connections.release_socket(user.pk)
+            raise
+        self.follower = follower
+        self.watchdog = connections.Watchdog(self._idle, self._recheck)
         await self.accept()
+        self.watchdog.start()
         await self._send_frame({"type": "hello", "user": events.user_payload(user)})
         # Then what arrived meanwhile, in order (more may arrive while this runs).
         while self._early:
@@ -65,10 +86,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self._early = None
 
     async def disconnect(self, code: int) -> None:
-        if self.follower is not None:
-            await self.follower.stop()
+        if self.follower is None:
+            return
+        connections.release_socket(self.follower.user.pk)
+        self.watchdog.stop()
+        await self.follower.stop()
 
     async def receive(self, text_data: str | None = None, bytes_data=None) -> None:
+        if self.follower is None:
+            return  # refused, and closing
+        self.watchdog.heard()
         if text_data is None:
             error = protocol.ProtocolError("Send text frames.", code="bad_json")
             await self._send_frame(protocol.error_frame(error))
@@ -105,8 +132,26 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await handler(message)
 
     async def chat_event(self, event: dict[str, Any]) -> None:
-        if (text := await self.follower.admit(event)) is not None:
+        try:
+            text = await self.follower.admit(event)
+        except SessionEnded as ended:
+            await self._sign_out(ended)
+            return
+        if text is not None:
             await self.send(text_data=text)
+
+    async def _idle(self) -> None:
+        await self.close(code=CLOSE_IDLE)
+
+    async def _recheck(self) -> None:
+        try:
+            await sessions.recheck(self.follower.user.pk, self.follower.session_key)
+        except SessionEnded as ended:
+            await self._sign_out(ended)
+
+    async def _sign_out(self, ended: SessionEnded) -> None:
+        await self._send_frame(ended.frame)
+        await self.close(code=CLOSE_UNAUTHENTICATED)
 
     async def _forward(self, event: dict[str, Any]) -> bool:
         """The layer's listener: True when the event was ours to deal with."""

@@ -148,12 +148,15 @@ def publish_on_commit(
     room_id: int | None = None,
     subscribe: int | None = None,
     unsubscribe: int | None = None,
+    ends_session: str | None = None,
 ) -> None:
     """Sends `payload` to `group` once the current transaction commits.
 
     `room_id` lets a consumer drop the event if its socket has just left that room.
     `subscribe` / `unsubscribe` ask the user's consumers to start or stop following a
-    room's group before they forward the event.
+    room's group before they forward the event. `ends_session` (a session key, or
+    "*" for all) ends the connections signed in on it after they forward the event
+    (rooms.sessions).
     """
     event = {
         "type": EVENT_HANDLER,
@@ -161,6 +164,7 @@ def publish_on_commit(
         "room_id": room_id,
         "subscribe": subscribe,
         "unsubscribe": unsubscribe,
+        "ends_session": ends_session,
     }
     transaction.on_commit(lambda: _send(group, event))
 

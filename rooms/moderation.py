@@ -7,7 +7,7 @@ rooms.services. Deleting someone else's message is rooms.services.message_delete
 which logs through log_message_delete below.
 
 Events this module publishes (docs/protocol.md):
-- to the user's group: `account_closed` (site ban), `muted` / `unmuted`, and the
+- to the user's group: `signed_out` (site ban: rooms.sessions), `muted` / `unmuted`, and the
   `room_left` of a room ban (through rooms.services);
 - to the room's group: `message_edited` for a restored message (its full state),
   `room_locked`.
@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from rooms import events, permissions, services
+from rooms import events, permissions, services, sessions
 from rooms.errors import Forbidden, InvalidInput, NotFound
 from rooms.models import Membership, Message, ModerationLog, Report, Room, RoomBan
 from rooms.ratelimit import rate_limit
@@ -176,14 +176,14 @@ def user_unmute(*, actor: User, user: User, reason: str = "") -> User:
 @transaction.atomic
 def user_ban(*, actor: User, user: User, reason: str) -> User:
     """Closes an account: it can no longer log in, its sessions stop working, and
-    its open sockets are told (`account_closed`) and refuse every further frame."""
+    its open connections are told why (`signed_out`) and end."""
     _staff_over(actor=actor, user=user)
     reason = clean_reason(reason, required=True)
     if not User.objects.filter(pk=user.pk, is_active=True).update(is_active=False):
         raise InvalidInput(f"{user.shown_name} is already banned.", code="already")
     user.is_active = False
     _log(actor=actor, action=Action.USER_BAN, reason=reason, target_user=user)
-    _publish_to_user(user, {"type": "account_closed", "reason": reason})
+    sessions.end(user, sessions.ACCOUNT_CLOSED, detail=reason)
     return user
 
 

@@ -5,6 +5,7 @@ layer groups of the user and of the rooms the connection follows, and decides wh
 events the connection may see. Keeping this in one place is what makes a removed
 member's sockets and streams go quiet at the same moment."""
 
+import json
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -12,6 +13,7 @@ from channels.db import database_sync_to_async
 from accounts.models import User
 from rooms import events, protocol, selectors
 from rooms.errors import ChatError
+from rooms.sessions import EVERY_SESSION, SessionEnded
 
 
 @database_sync_to_async
@@ -34,10 +36,17 @@ def handle_frame(user: User, frame: dict[str, Any]) -> protocol.Reply:
 
 
 class Follower:
-    def __init__(self, channel_layer: Any, channel_name: str, user: User) -> None:
+    def __init__(
+        self,
+        channel_layer: Any,
+        channel_name: str,
+        user: User,
+        session_key: str | None = None,
+    ) -> None:
         self.channel_layer = channel_layer
         self.channel_name = channel_name
         self.user = user
+        self.session_key = session_key
         self.room_ids: set[int] = set()
 
     async def start(self) -> None:
@@ -74,7 +83,11 @@ class Follower:
 
         Membership events change what is followed before anything is forwarded, and an
         event for a room no longer followed is dropped even if its group delivers it.
+        Raises SessionEnded for an event that ends this connection's session.
         """
+        ends = event.get("ends_session")
+        if ends is not None and ends in (EVERY_SESSION, self.session_key):
+            raise SessionEnded(json.loads(event["text"]))
         if room_id := event.get("subscribe"):
             await self.follow(room_id)
         if room_id := event.get("unsubscribe"):

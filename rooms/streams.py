@@ -13,11 +13,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from channels.layers import get_channel_layer
+from django.conf import settings
 
 from accounts.models import User
 from chatsite.layers import CONNECTION_LOST
-from rooms import events, protocol
+from rooms import events, protocol, sessions
 from rooms.realtime import Follower
+from rooms.sessions import SessionEnded
 
 logger = logging.getLogger(__name__)
 
@@ -79,8 +81,9 @@ class Cursor:
 class Listener:
     """One connection's channel, its Follower, and a queue of the events it may see."""
 
-    def __init__(self, user: User) -> None:
+    def __init__(self, user: User, session_key: str | None) -> None:
         self.user = user
+        self.session_key = session_key
         self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.follower: Follower | None = None
         self._receiver: asyncio.Task | None = None
@@ -88,7 +91,7 @@ class Listener:
     async def __aenter__(self) -> "Listener":
         layer = get_channel_layer()
         channel = await layer.new_channel()
-        self.follower = Follower(layer, channel, self.user)
+        self.follower = Follower(layer, channel, self.user, self.session_key)
         # One long-lived receive: cancelling a pending receive would drop the channel.
         self._receiver = asyncio.create_task(self._receive(layer, channel))
         await self.follower.start()
@@ -111,7 +114,9 @@ class Listener:
         return [f for f in frames if cursor.admit(f)]
 
     async def next(self, cursor: Cursor, wait: float) -> dict[str, Any] | None:
-        """The next live event this connection may see and has not had, or None."""
+        """The next live event this connection may see and has not had, or None.
+
+        Raises SessionEnded when the connection's sign-in ends."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
         while (left := deadline - loop.time()) > 0:
@@ -139,27 +144,40 @@ def sse(frame: dict[str, Any], cursor: Cursor) -> str:
     return f"id: {cursor}\ndata: {events.encode(frame)}\n\n"
 
 
-async def event_stream(user: User, cursor: Cursor) -> AsyncIterator[str]:
+async def event_stream(
+    user: User, session_key: str | None, cursor: Cursor
+) -> AsyncIterator[str]:
     """An endless text/event-stream; ends when the client goes away.
 
     If following fails (the channel layer is down), the stream ends at once, before
-    any hello: the client reconnects later and catches up from its cursor."""
+    any hello: the client reconnects later and catches up from its cursor. When the
+    sign-in ends (a `signed_out` event, or the session found gone by the periodic
+    re-check), the last frame says so."""
     # First, before anything can fail: an error before a streaming response's first
     # chunk leaves the request hanging under daphne instead of ending it.
     yield "retry: 2000\n\n"
     try:
-        async with Listener(user) as listener:
+        async with Listener(user, session_key) as listener:
             yield sse({"type": "hello", "user": events.user_payload(user)}, cursor)
             for frame in await listener.catch_up(cursor):
                 yield sse(frame, cursor)
+            loop = asyncio.get_running_loop()
+            recheck_at = loop.time() + settings.CHAT_SESSION_RECHECK_SECONDS
             while True:
                 frame = await listener.next(cursor, KEEPALIVE_SECONDS)
                 yield KEEPALIVE if frame is None else sse(frame, cursor)
+                if loop.time() >= recheck_at:
+                    await sessions.recheck(user.pk, session_key)
+                    recheck_at = loop.time() + settings.CHAT_SESSION_RECHECK_SECONDS
+    except SessionEnded as ended:
+        yield sse(ended.frame, cursor)
     except Exception:
         logger.exception("An event stream failed; its client will reconnect")
 
 
-async def poll_body(user: User, cursor: Cursor) -> AsyncIterator[str]:
+async def poll_body(
+    user: User, session_key: str | None, cursor: Cursor
+) -> AsyncIterator[str]:
     """One long-poll's JSON answer, as a streaming body.
 
     Streamed so that the wait runs on the event loop: a plain async view behind the
@@ -170,16 +188,21 @@ async def poll_body(user: User, cursor: Cursor) -> AsyncIterator[str]:
     # a streaming response's first chunk leaves the request hanging under daphne.
     yield " "
     try:
-        found = await poll(user, cursor)
+        found = await poll(user, session_key, cursor)
     except Exception:
         logger.exception("A long-poll failed; its client will retry")
         return
     yield events.encode({"events": found, "cursor": str(cursor)})
 
 
-async def poll(user: User, cursor: Cursor, wait: float = POLL_SECONDS) -> list[dict]:
-    """One long-poll: what is missed, else waits for the first live events."""
-    async with Listener(user) as listener:
+async def poll(
+    user: User, session_key: str | None, cursor: Cursor, wait: float = POLL_SECONDS
+) -> list[dict]:
+    """One long-poll: what is missed, else waits for the first live events.
+
+    A poll that sees the sign-in end answers with what it has and the `signed_out`
+    frame."""
+    async with Listener(user, session_key) as listener:
         frames = [
             f
             for f in await listener.catch_up(cursor)
@@ -187,10 +210,16 @@ async def poll(user: User, cursor: Cursor, wait: float = POLL_SECONDS) -> list[d
         ]
         if frames:
             return frames
-        first = await listener.next(cursor, wait)
-        if first is None:
-            return []
-        frames = [first]
-        while (more := await listener.next(cursor, POLL_GATHER_SECONDS)) is not None:
-            frames.append(more)
+        frames = []
+        try:
+            first = await listener.next(cursor, wait)
+            if first is None:
+                return []
+            frames.append(first)
+            while (
+                more := await listener.next(cursor, POLL_GATHER_SECONDS)
+            ) is not None:
+                frames.append(more)
+        except SessionEnded as ended:
+            frames.append(ended.frame)
         return frames

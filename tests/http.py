@@ -48,6 +48,18 @@ class Session:
         assert any(c.name == "sessionid" for c in self.jar), "sign-up did not log in"
         return self
 
+    def logout(self) -> None:
+        """Logs out through the real view (a POST, as Django asks)."""
+        response = self.open(
+            "/accounts/logout/",
+            data=urllib.parse.urlencode(
+                {"csrfmiddlewaretoken": self.cookie("csrftoken")}
+            ).encode(),
+            headers={"Referer": self.base_url + "/"},
+        )
+        response.read()
+        assert not any(c.name == "sessionid" for c in self.jar), "still logged in"
+
     def get_json(self, path: str, **kwargs) -> tuple[int, Any]:
         response = self.open(path, **kwargs)
         return response.status, json.loads(response.read())

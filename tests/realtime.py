@@ -23,9 +23,16 @@ def session_cookie(user: User) -> str:
 
 async def connect(user: User | None, *, origin: bytes = ORIGIN) -> WebsocketCommunicator:
     """Opens /ws/ as `user` (anonymous if None) and waits for the handshake."""
+    cookie = None if user is None else await session_cookie(user)
+    return await connect_with_cookie(cookie, origin=origin)
+
+
+async def connect_with_cookie(
+    cookie: str | None, *, origin: bytes = ORIGIN
+) -> WebsocketCommunicator:
+    """Opens /ws/ on the session `cookie` names and waits for the handshake."""
     headers = [(b"origin", origin), (b"host", b"127.0.0.1")]
-    if user is not None:
-        cookie = await session_cookie(user)
+    if cookie is not None:
         headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode()))
     communicator = WebsocketCommunicator(application, "/ws/", headers=headers)
     communicator.connected, communicator.close_code = await communicator.connect(timeout=5)

@@ -122,7 +122,8 @@ class Daphne:
             self.process = subprocess.Popen(
                 [
                     sys.executable, "-m", "daphne", "-b", "127.0.0.1",
-                    "-p", str(self.port), "chatsite.asgi:application",
+                    "-p", str(self.port), "--websocket_connect_timeout", "10",
+                    "chatsite.asgi:application",
                 ],
                 cwd=ROOT, env=self.site.env, stdout=log, stderr=subprocess.STDOUT,
             )

@@ -123,3 +123,22 @@ def sign_up(open_page) -> Callable[..., Person]:
         return person
 
     return sign_up_
+
+
+# Init scripts that take a transport's means away, as an old browser or a proxy does.
+NO_WEBSOCKET = "delete window.WebSocket;"
+NO_EVENTSOURCE = "delete window.EventSource;"
+
+
+def on(person: Person, transport: str) -> Person:
+    """Reloads the person's page in a browser that only has this transport's means."""
+    scripts = {
+        "WebSocket": [],
+        "event stream": [NO_WEBSOCKET],
+        "polling": [NO_WEBSOCKET, NO_EVENTSOURCE],
+    }[transport]
+    for script in scripts:
+        person.page.context.add_init_script(script)
+    person.page.reload()
+    person.expect_connected(transport)
+    return person

@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import PASSWORD
+from tests.e2e.conftest import PASSWORD, on
 
 pytestmark = pytest.mark.e2e
 
@@ -56,3 +56,33 @@ def test_the_profile_and_password_pages_save_changes(sign_up):
     page.get_by_label("New password confirmation").fill(new_password)
     page.get_by_role("button", name="Change password").click()
     expect(page.get_by_role("heading", name="Password changed")).to_be_visible()
+
+
+@pytest.mark.parametrize("transport", ["WebSocket", "event stream", "polling"])
+def test_logging_out_in_one_tab_tells_the_sessions_other_tabs_and_they_stop(
+    sign_up, transport
+):
+    alice = on(sign_up(), transport)
+    other_tab = alice.page.context.new_page()
+    other_tab.goto("/r/general/")
+    expect(other_tab.locator("[data-connection-status]")).to_have_text(
+        f"Connected ({transport})"
+    )
+    requests: list[str] = []
+    alice.page.on("request", lambda request: requests.append(request.url))
+
+    other_tab.locator("summary", has_text="account menu").click()
+    other_tab.get_by_role("button", name="Log out").click()
+
+    status = alice.page.get_by_role("status")
+    expect(status).to_have_text("Signed out. You logged out.")
+    login = alice.page.get_by_role("link", name="Log in again")
+    expect(login).to_be_visible()
+    expect(alice.page.get_by_role("button", name="Retry now")).to_be_hidden()
+    # It stops: no more tries to reconnect.
+    requests.clear()
+    alice.page.wait_for_timeout(3_000)
+    assert [url for url in requests if "/ws/" in url or "/api/" in url] == []
+
+    login.click()
+    expect(alice.page).to_have_url(re.compile(r"/accounts/login/\?next=/r/general/$"))

@@ -11,15 +11,13 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import Person, unique
+from tests.e2e.conftest import Person, on, unique
 from tests.http import Session
 from tests.servers import Daphne, RedisServer, Site
 
 pytestmark = pytest.mark.e2e
 
 RESUME_LIMIT = 20
-NO_WEBSOCKET = "delete window.WebSocket;"
-NO_EVENTSOURCE = "delete window.EventSource;"
 
 
 @pytest.fixture(scope="module")
@@ -60,20 +58,6 @@ def daphne(site: Site, redis: RedisServer) -> Iterator[Daphne]:
 def live_server_url(daphne: Daphne) -> str:
     """This module's pages talk to its own daphne, not the shared one."""
     return daphne.url
-
-
-def on(person: Person, transport: str) -> Person:
-    """Reloads the person's page in a browser that only has this transport's means."""
-    scripts = {
-        "WebSocket": [],
-        "event stream": [NO_WEBSOCKET],
-        "polling": [NO_WEBSOCKET, NO_EVENTSOURCE],
-    }[transport]
-    for script in scripts:
-        person.page.context.add_init_script(script)
-    person.page.reload()
-    person.expect_connected(transport)
-    return person
 
 
 def shown(person: Person) -> list[tuple[int, str]]:

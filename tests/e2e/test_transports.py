@@ -5,12 +5,10 @@ over long-polling; the other party sees nothing different."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import Person, unique
+from tests.e2e.conftest import NO_EVENTSOURCE, NO_WEBSOCKET, Person, unique
 
 pytestmark = pytest.mark.e2e
 
-NO_WEBSOCKET = "delete window.WebSocket;"
-NO_EVENTSOURCE = "delete window.EventSource;"
 
 
 def chat_both_ways(alice: Person, bob: Person) -> None:

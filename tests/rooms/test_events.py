@@ -141,6 +141,7 @@ async def test_when_a_message_is_published_then_the_event_carries_its_final_json
         "room_id": room.pk,
         "subscribe": None,
         "unsubscribe": None,
+        "ends_session": None,
     }
 
 

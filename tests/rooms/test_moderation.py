@@ -288,8 +288,16 @@ def test_when_staff_ban_an_account_then_it_is_closed_logged_and_told(
 
     assert User.objects.get(pk=alice.pk).is_active is False
     assert log_rows() == [(staff.pk, Action.USER_BAN, alice.pk, None, None, "abuse")]
-    assert published.of_type("account_closed") == [
-        (events.user_group(alice.pk), {"type": "account_closed", "reason": "abuse"})
+    assert published.of_type("signed_out") == [
+        (
+            events.user_group(alice.pk),
+            {
+                "type": "signed_out",
+                "reason": "account_closed",
+                "message": "This account has been closed.",
+                "detail": "abuse",
+            },
+        )
     ]
     # Their session no longer counts, and the password no longer lets them in.
     assert session.get(reverse("rooms:home"))["Location"].startswith(reverse("login"))

@@ -10,6 +10,7 @@ from channels.db import database_sync_to_async
 from django.urls import reverse
 
 from rooms import moderation, services
+from rooms.consumers import CLOSE_UNAUTHENTICATED
 from rooms.models import Membership, Message, ModerationLog
 from tests import realtime
 from tests.factories import RoomFactory, UserFactory, member, send
@@ -118,7 +119,7 @@ async def test_when_a_room_is_locked_then_a_members_send_is_refused_with_locked(
     await socket.disconnect()
 
 
-async def test_when_staff_ban_an_account_then_its_open_socket_hears_account_closed(
+async def test_when_staff_ban_an_account_then_its_open_socket_is_told_why_and_closed(
     admin_client,
 ):
     room, (alice,) = await room_with("member")
@@ -130,16 +131,20 @@ async def test_when_staff_ban_an_account_then_its_open_socket_hears_account_clos
     )
 
     assert response.status_code == 302
-    assert await realtime.receive_until(socket, "account_closed", TIMEOUT) == {
-        "type": "account_closed",
-        "reason": "abuse",
+    assert await realtime.receive_until(socket, "signed_out", TIMEOUT) == {
+        "type": "signed_out",
+        "reason": "account_closed",
+        "message": "This account has been closed.",
+        "detail": "abuse",
     }
-    # Every later frame is refused; nothing is stored.
-    await realtime.send(socket, send_frame(room))
-    error = await realtime.receive_until(socket, "error", TIMEOUT)
-    assert error["code"] == "unauthenticated"
+    assert await socket.receive_output(TIMEOUT) == {
+        "type": "websocket.close",
+        "code": CLOSE_UNAUTHENTICATED,
+    }
+    # And it cannot come back.
+    again = await realtime.connect(alice)
+    assert again.connected is False
     assert await count_messages(room) == 0
-    await socket.disconnect()
 
 
 async def test_when_a_member_is_banned_from_a_room_then_their_socket_stops_following_it():

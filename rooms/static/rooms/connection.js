@@ -15,9 +15,17 @@
  * for this network (a proxy that refuses WebSockets, or buffers event streams): the
  * connection moves down to the next, and from time to time tries the best one again in
  * the background, switching back when it says hello.
+ *
+ * A sign-in that ends (logged out elsewhere, password changed, account closed, session
+ * expired) ends the connection for good: the server says so in a `signed_out` frame, or
+ * HTTP answers 401 when a transport fails to open. Retrying would only fail again.
  */
 
-import { httpWorks } from "./http.js";
+import { probeHttp } from "./http.js";
+
+/** Reasons a transport gives onClose that are the server's decision, not the network's. */
+export const SIGNED_OUT = "signed out";
+export const TOO_MANY = "too many";
 
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_CAP_MS = 30_000;
@@ -25,6 +33,14 @@ const WATCH_EVERY_MS = 2_500;
 const PONG_GRACE_MS = 5_000;
 const FAILURES_BEFORE_FALLBACK = 3;
 const UPGRADE_EVERY_MS = 60_000;
+// Refused for holding too many connections: waiting longer than for a network fault
+// gives a closed tab's socket time to be released.
+const TOO_MANY_ATTEMPT = 5;
+const SESSION_ENDED = {
+  type: "signed_out",
+  reason: "session_ended",
+  message: "Your session has ended; log in again.",
+};
 // Signs of life, not news: they only keep the line counted as alive.
 const QUIET_FRAMES = new Set(["pong", "keepalive"]);
 
@@ -54,13 +70,16 @@ export class Connection {
   #lastHeard = 0;
   #pingSentAt = 0;
   #shown = "";
+  #signedOut = null;
+  #note = "";
 
   /**
    * transports: factories, best first, of those this browser has; each makes a
    * transport (see socket.js) from its callbacks. framesUrl answers a POSTed ping: the
    * check that HTTP gets through. onHello runs on every (re)connect, the moment to
    * catch up and resend; onFrame gets every other frame; onState hears
-   * {state: "connecting" | "connected" | "reconnecting" | "offline", transport, retryAt}.
+   * {state: "connecting" | "connected" | "reconnecting" | "offline" | "signed_out",
+   *  transport, retryAt, note}; note says why, when the server decided.
    */
   constructor({ transports, framesUrl, onHello, onFrame, onState }) {
     this.#transports = transports;
@@ -101,7 +120,7 @@ export class Connection {
 
   /** Tries at once instead of waiting out the backoff (a button, the network back). */
   retryNow() {
-    if (this.#current || this.#probing) {
+    if (this.#current || this.#probing || this.#signedOut) {
       return;
     }
     this.#attempt = 0;
@@ -136,7 +155,9 @@ export class Connection {
         }
       },
       onFrame: (frame) => {
-        if (transport === this.#current && this.#greeted) {
+        if (frame.type === "signed_out" && transport === this.#current) {
+          this.#signOut(frame);
+        } else if (transport === this.#current && this.#greeted) {
           this.#heard();
           if (!QUIET_FRAMES.has(frame.type)) {
             this.#onFrame(frame);
@@ -161,6 +182,9 @@ export class Connection {
   }
 
   #open() {
+    if (this.#signedOut) {
+      return;
+    }
     clearTimeout(this.#retryTimer);
     this.#retryAt = 0;
     const transport = this.#make(this.#level);
@@ -177,6 +201,7 @@ export class Connection {
     this.#everConnected = true;
     this.#attempt = 0;
     this.#failures = 0;
+    this.#note = "";
     this.#heard();
     this.#show();
     this.#scheduleUpgrade();
@@ -219,6 +244,15 @@ export class Connection {
     clearTimeout(this.#upgradeTimer);
     this.#dropCandidate({ again: false });
     transport.close();
+    if (this.#signedOut) {
+      return;
+    }
+    if (reason === TOO_MANY) {
+      this.#note = "Too many open connections: close some tabs.";
+      this.#attempt = Math.max(this.#attempt, TOO_MANY_ATTEMPT);
+      this.#schedule();
+      return;
+    }
     if (wasGreeted || reason === "offline" || !navigator.onLine) {
       this.#schedule();
       return;
@@ -226,12 +260,16 @@ export class Connection {
     // It never opened. If plain HTTP gets through, the fault is this transport's.
     this.#probing = true;
     this.#show();
-    const httpOk = await httpWorks(this.#framesUrl);
+    const http = await probeHttp(this.#framesUrl);
     this.#probing = false;
+    if (http === "signed out") {
+      this.#signOut(SESSION_ENDED);
+      return;
+    }
     if (this.#current) {
       return;
     }
-    if (httpOk) {
+    if (http === "ok") {
       this.#failures += 1;
       const stuck = reason === "no hello" || this.#failures >= FAILURES_BEFORE_FALLBACK;
       if (stuck && this.#level < this.#transports.length - 1) {
@@ -295,9 +333,26 @@ export class Connection {
     }
   }
 
+  /** The sign-in ended: stop for good and say why. */
+  #signOut(frame) {
+    this.#signedOut = frame;
+    clearTimeout(this.#retryTimer);
+    clearTimeout(this.#helloTimer);
+    clearTimeout(this.#upgradeTimer);
+    this.#retryAt = 0;
+    this.#greeted = false;
+    this.#dropCandidate({ again: false });
+    this.#current?.close();
+    this.#current = null;
+    this.#note = frame.detail ? `${frame.message} (${frame.detail})` : frame.message;
+    this.#show();
+  }
+
   #show() {
     let state = "reconnecting";
-    if (this.#greeted) {
+    if (this.#signedOut) {
+      state = "signed_out";
+    } else if (this.#greeted) {
       state = "connected";
     } else if (!navigator.onLine) {
       state = "offline";
@@ -308,6 +363,7 @@ export class Connection {
       state,
       transport: this.#greeted ? this.#current.label : null,
       retryAt: state === "connected" ? null : this.#retryAt || null,
+      note: state === "connected" ? "" : this.#note,
     };
     const key = JSON.stringify(shown);
     if (key !== this.#shown) {

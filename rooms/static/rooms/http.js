@@ -31,13 +31,19 @@ export async function postFrame(url, frame) {
   return { status: response.status, data };
 }
 
-/** True when the server answers an authenticated request: HTTP gets through. */
-export async function httpWorks(url) {
+/**
+ * Whether plain HTTP gets through, asked with an authenticated request: "ok", "signed
+ * out" (the server answers, but no longer knows us) or "down".
+ */
+export async function probeHttp(url) {
   try {
     const { status } = await postFrame(url, { type: "ping" });
-    return status === 200;
+    if (status === 200) {
+      return "ok";
+    }
+    return status === 401 ? "signed out" : "down";
   } catch {
-    return false;
+    return "down";
   }
 }
 

@@ -15,6 +15,11 @@
  * A transport never reconnects by itself: the Connection decides when and how.
  */
 
+import { SIGNED_OUT, TOO_MANY } from "./connection.js";
+
+// The server's close codes that are not network trouble (docs/protocol.md).
+const CLOSE_REASONS = { 4401: SIGNED_OUT, 4429: TOO_MANY };
+
 export class SocketTransport {
   label = "WebSocket";
   helloWithinMs = 10_000;
@@ -48,7 +53,7 @@ export class SocketTransport {
     socket.addEventListener("close", (event) => {
       if (!this.#closed) {
         this.#closed = true;
-        this.#callbacks.onClose(`socket closed (${event.code})`);
+        this.#callbacks.onClose(CLOSE_REASONS[event.code] ?? `socket closed (${event.code})`);
       }
     });
   }

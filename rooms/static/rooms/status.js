@@ -1,6 +1,7 @@
 /**
  * The connection state in words, so nobody has to guess why messages stopped: which
- * transport carries the chat, or how long until the next try, with a button to try now.
+ * transport carries the chat, or how long until the next try, with a button to try now;
+ * once signed out, why, and a link to log in again.
  *
  * Only the state itself is in the live region (role=status): a screen reader hears
  * "Reconnecting…" once, not every tick of the countdown beside it.
@@ -11,6 +12,7 @@ const LABELS = {
   connected: "Connected",
   reconnecting: "Reconnecting…",
   offline: "Offline",
+  signed_out: "Signed out",
 };
 
 export class ConnectionStatus {
@@ -18,24 +20,31 @@ export class ConnectionStatus {
   #text;
   #countdown;
   #retry;
+  #login;
   #retryAt = null;
   #timer = 0;
 
-  /** root holds [data-connection-status], [data-connection-countdown] and the button. */
+  /**
+   * root holds [data-connection-status], [data-connection-countdown], the retry button
+   * and the [data-connection-login] link.
+   */
   constructor(root, { onRetry }) {
     this.#status = root.querySelector("[data-connection-status]");
     this.#text = this.#status.querySelector("[data-connection-text]");
     this.#countdown = root.querySelector("[data-connection-countdown]");
     this.#retry = root.querySelector("[data-connection-retry]");
+    this.#login = root.querySelector("[data-connection-login]");
     this.#retry.addEventListener("click", () => onRetry());
   }
 
-  show({ state, transport, retryAt }) {
+  show({ state, transport, retryAt, note }) {
     this.#status.dataset.state = state;
     this.#status.dataset.transport = transport ?? "";
-    this.#text.textContent =
+    const label =
       state === "connected" && transport ? `Connected (${transport})` : LABELS[state];
-    this.#retry.hidden = state === "connected" || state === "connecting";
+    this.#text.textContent = note ? `${label}. ${note}` : label;
+    this.#retry.hidden = ["connected", "connecting", "signed_out"].includes(state);
+    this.#login.hidden = state !== "signed_out";
     this.#retryAt = state === "reconnecting" ? retryAt : null;
     this.#tick();
   }
