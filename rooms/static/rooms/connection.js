@@ -5,7 +5,8 @@
  * Lines die quietly (a sleeping laptop, a NAT that forgets us, a server restart), so the
  * connection watches for silence instead of waiting for a close event that may never
  * come: a socket quiet for 15 s is pinged, and any transport that stays silent past its
- * limit is given up on, all within 30 s. Retries back off exponentially with full
+ * limit is given up on, all within 30 s. A socket that has sent nothing for 30 s pings
+ * too, even while the server talks: the server closes sockets silent for 90 s. Retries back off exponentially with full
  * jitter, capped at 30 s, so a restarted server is not hit by every tab at the same
  * instant; the network coming back, the tab coming to the foreground or "Retry now"
  * retry at once. Only the server's hello counts as connected: it comes once the server
@@ -31,6 +32,7 @@ const BACKOFF_BASE_MS = 500;
 const BACKOFF_CAP_MS = 30_000;
 const WATCH_EVERY_MS = 2_500;
 const PONG_GRACE_MS = 5_000;
+const SEND_SOMETHING_EVERY_MS = 30_000;
 const FAILURES_BEFORE_FALLBACK = 3;
 const UPGRADE_EVERY_MS = 60_000;
 // Refused for holding too many connections: waiting longer than for a network fault
@@ -69,6 +71,7 @@ export class Connection {
   #upgradeTimer = 0;
   #lastHeard = 0;
   #pingSentAt = 0;
+  #lastSent = 0;
   #shown = "";
   #signedOut = null;
   #note = "";
@@ -115,7 +118,11 @@ export class Connection {
 
   /** Sends a frame if connected. False means it was not sent: keep it for the next hello. */
   send(frame) {
-    return this.#greeted && this.#current.send(frame);
+    const sent = this.#greeted && this.#current.send(frame);
+    if (sent) {
+      this.#lastSent = Date.now();
+    }
+    return sent;
   }
 
   /** Tries at once instead of waiting out the backoff (a button, the network back). */
@@ -199,6 +206,7 @@ export class Connection {
     clearTimeout(this.#helloTimer);
     this.#greeted = true;
     this.#everConnected = true;
+    this.#lastSent = Date.now();
     this.#attempt = 0;
     this.#failures = 0;
     this.#note = "";
@@ -213,7 +221,10 @@ export class Connection {
     this.#pingSentAt = 0;
   }
 
-  /** Pings a quiet socket; gives up on a line silent past its transport's limit. */
+  /**
+   * Pings a quiet socket, or one that has sent nothing for a while; gives up on a line
+   * silent past its transport's limit.
+   */
   #watch() {
     const transport = this.#current;
     if (!transport || !this.#greeted) {
@@ -221,7 +232,13 @@ export class Connection {
     }
     const now = Date.now();
     const silent = now - this.#lastHeard;
-    if (transport.pingAfterMs && silent >= transport.pingAfterMs && !this.#pingSentAt) {
+    const quiet = now - this.#lastSent >= SEND_SOMETHING_EVERY_MS;
+    if (
+      transport.pingAfterMs &&
+      (silent >= transport.pingAfterMs || quiet) &&
+      !this.#pingSentAt
+    ) {
+      this.#lastSent = now;
       transport.ping();
       this.#pingSentAt = now;
       return;
