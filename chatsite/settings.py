@@ -127,11 +127,28 @@ TEMPLATES = [
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'chat.sqlite3'}",
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
+        os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'chat.sqlite3'}"
     )
 }
+# Connections are reused, not opened per database call (docs/performance.md): PostgreSQL
+# through psycopg's pool, Django's advice under ASGI, where each request runs in a
+# thread of its own; SQLite by keeping the connection (opening one runs the PRAGMAs,
+# closing the last one checkpoints the WAL). DATABASE_CONN_MAX_AGE overrides.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["CONN_MAX_AGE"] = int(
+        os.environ.get("DATABASE_CONN_MAX_AGE", "0")
+    )
+    if DATABASES["default"]["CONN_MAX_AGE"] == 0 and env_bool("DATABASE_POOL", True):
+        DATABASES["default"]["OPTIONS"] = {
+            "pool": {
+                "min_size": 2,
+                "max_size": int(os.environ.get("DATABASE_POOL_MAX_SIZE", "8")),
+            }
+        }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = int(
+        os.environ.get("DATABASE_CONN_MAX_AGE", "600")
+    )
     # Many writers at once: WAL lets readers run beside the writer, IMMEDIATE takes the
     # write lock at BEGIN (no deadlocking upgrade from a read lock), and the timeout
     # makes a writer wait its turn instead of failing with "database is locked".

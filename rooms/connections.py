@@ -37,6 +37,19 @@ class Watchdog:
     A frame arriving only notes the time (`heard`); the timer is not moved for every
     frame, it wakes when the earlier duty falls due and looks again."""
 
+    # Slots: one of these per open socket (docs/performance.md counts bytes per socket).
+    __slots__ = (
+        "_on_idle",
+        "_on_recheck",
+        "_loop",
+        "_idle_seconds",
+        "_recheck_seconds",
+        "_heard_at",
+        "_recheck_at",
+        "_timer",
+        "_duty",
+    )
+
     def __init__(
         self,
         on_idle: Callable[[], Awaitable[None]],

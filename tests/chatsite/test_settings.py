@@ -124,6 +124,22 @@ def test_when_database_url_is_postgres_then_its_parts_and_no_sqlite_options(
     assert "init_command" not in db.get("OPTIONS", {})
 
 
+def test_postgres_pools_its_connections_unless_told_otherwise(settings_with):
+    url = "postgres://chat:s3cret@db.internal:6543/chatdb"
+
+    pooled = settings_with(DATABASE_URL=url)["DATABASES"]["default"]
+    unpooled = settings_with(DATABASE_URL=url, DATABASE_POOL="0")["DATABASES"]["default"]
+
+    assert pooled["CONN_MAX_AGE"] == 0
+    assert pooled["OPTIONS"]["pool"] == {"min_size": 2, "max_size": 8}
+    assert "pool" not in unpooled.get("OPTIONS", {})
+
+
+def test_sqlite_keeps_its_connection_by_default(settings_with, tmp_path):
+    db = settings_with(DATABASE_URL=f"sqlite:///{tmp_path / 'chat.sqlite3'}")
+    assert db["DATABASES"]["default"]["CONN_MAX_AGE"] == 600
+
+
 # --- REDIS_URL ---------------------------------------------------------------------------
 
 
