@@ -105,7 +105,8 @@ def users_search(*, query: str, exclude: User, limit: int = 20) -> QuerySet[User
     return users.order_by("username")[:limit]
 
 
-def member_room_ids(*, user: User) -> list[int]:
+def member_room_ids(*, user: User | int) -> list[int]:
+    """The rooms a user (or user id) is a member of."""
     return list(Membership.objects.filter(user=user).values_list("room_id", flat=True))
 
 
