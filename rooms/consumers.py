@@ -2,12 +2,11 @@
 
 Thin on purpose: frames are parsed and answered by rooms.protocol, what the socket
 follows is a rooms.realtime.Follower, and events arrive already rendered to text.
-The socket counts as present while open; `/ws/?presence=1` also asks for presence
-events."""
+The socket counts as present while open, and gets presence events once its client
+reports presence (see rooms.realtime.Follower.answer)."""
 
 import logging
 from typing import Any
-from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
@@ -58,13 +57,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             # Closing before accept refuses the handshake (HTTP 403).
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         self.follower = Follower(
-            self.channel_layer,
-            self.channel_name,
-            user,
-            presence_id=self.channel_name,
-            presence_events=query.get("presence") == ["1"],
+            self.channel_layer, self.channel_name, user, presence_id=self.channel_name
         )
         await self.follower.start()
         await self.accept()

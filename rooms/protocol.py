@@ -171,6 +171,8 @@ def connection_id(value: object) -> str:
 def ref_of(frame: dict[str, Any]) -> str | None:
     if frame["type"] == "presence":
         return "presence"
+    if frame["type"] == "typing":
+        return f"typing:{frame['room']}"
     if frame["type"] == "send":
         return str(frame["client_id"])
     if frame["type"] in MESSAGE_FRAMES:

@@ -182,9 +182,12 @@ class Follower:
     async def answer(self, frame: dict[str, Any]) -> list[dict[str, Any]]:
         """Handles a client frame and follows whatever rooms the answer opens.
 
-        A presence report is about this connection, whatever the frame names."""
+        A presence report is about this connection, whatever the frame names, and a
+        client that reports presence shows it: from then on it gets presence events.
+        """
         if frame["type"] == "presence" and self.presence_id is not None:
             tracker().note(self.presence_id, frame["status"])
+            self.presence_events = True
         reply = await handle_frame(self.user, frame, self.presence_id)
         for room_id in reply.follow:
             await self.follow(room_id)

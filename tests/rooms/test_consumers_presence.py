@@ -1,6 +1,7 @@
 """Presence through the transports: sockets count as present while open and report
 away; event streams and polls count under the id their page gives, and report over
-POST; only connections that ask (`presence=1`) get presence events."""
+POST; only connections that ask get presence events: a socket by reporting presence,
+a stream or poll with `presence=1`."""
 
 import json
 
@@ -26,15 +27,17 @@ pytestmark = [pytest.mark.django_db(transaction=True)]
 
 
 async def watching(user):
-    """A socket that asked for presence events, past its hello and the news that its
-    user (in a room, with no other connection) came online."""
-    socket = await realtime.connect(user, path="/ws/?presence=1")
-    assert (await receive(socket))["type"] == "hello"
-    assert await receive(socket) == {
-        "type": "presence",
-        "user": user.pk,
-        "status": "online",
-    }
+    """A socket whose client reports presence, and so gets presence events; returned
+    once nothing of its own connecting is left to arrive.
+
+    Its user's "online" from connecting may come before or after the first report
+    asks for events; "away" then "online" again come after it, and in order."""
+    socket = await connected(user)
+    for status in ("away", "online"):
+        await realtime.send(socket, {"type": "presence", "status": status})
+        own = {"type": "presence", "user": user.pk, "status": status}
+        while (frame := await receive(socket)) != own:
+            assert frame["type"] == "presence"
     return socket
 
 

@@ -55,7 +55,7 @@ async def test_a_reader_who_is_not_a_member_gets_an_error_and_nobody_is_told():
     assert (error["type"], error["code"], error["ref"]) == (
         "error",
         "not_member",
-        room.slug,
+        f"typing:{room.slug}",
     )
     await post(room, bob, "sentinel")
     await receive_sentinel(bob_socket, "sentinel")
