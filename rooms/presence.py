@@ -35,6 +35,8 @@ logger = logging.getLogger(__name__)
 
 Status = Literal["online", "away", "offline"]
 REPORTABLE = ("online", "away")
+# One change to one user's entries: (user id, op, connection, status); see _CHANGE.
+Change = tuple[int, str, str, str]
 
 # KEYS: entries (zset connection -> expiry), away (set), announced (hash user ->
 # status), due (zset user -> earliest expiry). ARGV: user, op, connection, status,
@@ -114,30 +116,42 @@ class MemoryStore:
         self._lock = threading.Lock()
 
     def change(
-        self, user_id: int, op: str, connection: str, status: str, now: float, ttl: int
-    ) -> tuple[Status, Status, bool]:
+        self, changes: list[Change], now: float, ttl: float
+    ) -> list[tuple[Status, Status, bool]]:
         with self._lock:
-            entries = {
-                conn: entry
-                for conn, entry in self._entries.get(user_id, {}).items()
-                if entry[1] > now
-            }
-            known = entries.get(connection)
-            if op == "refresh":
-                entries[connection] = (known[0] if known else status, now + ttl)
-            elif op == "report" and known:
-                entries[connection] = (status, known[1])
-            elif op == "remove":
-                entries.pop(connection, None)
-            if entries:
-                self._entries[user_id] = entries
-            else:
-                self._entries.pop(user_id, None)
-            after = _combine(entries, now)
-            before = self._announced.pop(user_id, "offline")
-            if after != "offline":
-                self._announced[user_id] = after
-            return before, after, known is not None
+            return [self._change(*change, now, ttl) for change in changes]
+
+    def _change(
+        self,
+        user_id: int,
+        op: str,
+        connection: str,
+        status: str,
+        now: float,
+        ttl: float,
+    ) -> tuple[Status, Status, bool]:
+        """One change, under the lock: the rules of _CHANGE."""
+        entries = {
+            conn: entry
+            for conn, entry in self._entries.get(user_id, {}).items()
+            if entry[1] > now
+        }
+        known = entries.get(connection)
+        if op == "refresh":
+            entries[connection] = (known[0] if known else status, now + ttl)
+        elif op == "report" and known:
+            entries[connection] = (status, known[1])
+        elif op == "remove":
+            entries.pop(connection, None)
+        if entries:
+            self._entries[user_id] = entries
+        else:
+            self._entries.pop(user_id, None)
+        after = _combine(entries, now)
+        before = self._announced.pop(user_id, "offline")
+        if after != "offline":
+            self._announced[user_id] = after
+        return before, after, known is not None
 
     def due(self, now: float) -> list[int]:
         with self._lock:
@@ -176,13 +190,25 @@ class RedisStore:
         ]
 
     def change(
-        self, user_id: int, op: str, connection: str, status: str, now: float, ttl: int
-    ) -> tuple[Status, Status, bool]:
-        before, after, found = self._change(
-            keys=self._keys(user_id),
-            args=[user_id, op, connection, status, now, now + ttl, math.ceil(ttl) + 1],
-        )
-        return before, after, bool(found)
+        self, changes: list[Change], now: float, ttl: float
+    ) -> list[tuple[Status, Status, bool]]:
+        """All in one round trip (a process refreshes all its connections at once)."""
+        pipe = self._client.pipeline(transaction=False)
+        for user_id, op, connection, status in changes:
+            self._change(
+                keys=self._keys(user_id),
+                args=[
+                    user_id,
+                    op,
+                    connection,
+                    status,
+                    now,
+                    now + ttl,
+                    math.ceil(ttl) + 1,
+                ],
+                client=pipe,
+            )
+        return [(b, a, bool(found)) for b, a, found in pipe.execute()]
 
     def due(self, now: float) -> list[int]:
         key = f"{settings.CHAT_PRESENCE_PREFIX}:due"
@@ -221,27 +247,26 @@ def _announce(user_id: int, before: Status, after: Status) -> None:
         )
 
 
-def _change(
-    *, user_id: int, op: str, connection: str = "", status: str = "online"
-) -> bool:
-    """Applies one change and announces a transition; False if a report found no
-    entry. Redis being unreachable is logged and otherwise ignored."""
+def _apply(changes: list[Change]) -> list[bool]:
+    """Applies changes and announces the transitions; False for a report that found
+    no entry. Redis being unreachable is logged and otherwise ignored."""
+    if not changes:
+        return []
     try:
-        before, after, found = _store().change(
-            user_id, op, connection, status, time.time(), settings.CHAT_PRESENCE_TTL
-        )
+        results = _store().change(changes, time.time(), settings.CHAT_PRESENCE_TTL)
     except redis.RedisError:
-        logger.warning("Presence store unreachable; %s of user %s skipped", op, user_id)
-        return True
-    _announce(user_id, before, after)
-    return found
+        logger.warning("Presence store unreachable; %d changes skipped", len(changes))
+        return [True] * len(changes)
+    for (user_id, *_), (before, after, _found) in zip(changes, results, strict=True):
+        _announce(user_id, before, after)
+    return [found for _, _, found in results]
 
 
 def presence_connect(*, user_id: int, connection: str, status: str = "online") -> None:
     """Adds a live connection's entry with `status`, or, if it is there, pushes its
     expiry CHAT_PRESENCE_TTL seconds forward and keeps the status its client reported
     (which may have come through another process, over HTTP)."""
-    _change(user_id=user_id, op="refresh", connection=connection, status=status)
+    _apply([(user_id, "refresh", connection, status)])
 
 
 def presence_report(*, user_id: int, connection: str, status: str) -> bool:
@@ -249,19 +274,20 @@ def presence_report(*, user_id: int, connection: str, status: str) -> bool:
 
     False if the user has no such live connection: only a connection's own client
     sets its status, and it cannot bring back one that lapsed."""
-    return _change(user_id=user_id, op="report", connection=connection, status=status)
+    return _apply([(user_id, "report", connection, status)])[0]
 
 
 def presence_remove(*, user_id: int, connection: str) -> None:
     """A connection closed: its entry goes at once, not when it would lapse."""
-    _change(user_id=user_id, op="remove", connection=connection)
+    _apply([(user_id, "remove", connection, "")])
 
 
 def presence_refresh(*, entries: Iterable[tuple[int, str, str]]) -> None:
     """Refreshes a process's live connections (user id, connection, status), then
     sweeps: announces the users whose entries lapsed, wherever they were served."""
-    for user_id, connection, status in entries:
-        presence_connect(user_id=user_id, connection=connection, status=status)
+    _apply(
+        [(user, "refresh", connection, status) for user, connection, status in entries]
+    )
     presence_sweep()
 
 
@@ -273,8 +299,7 @@ def presence_sweep() -> None:
     except redis.RedisError:
         logger.warning("Presence store unreachable; sweep skipped")
         return
-    for user_id in due:
-        _change(user_id=user_id, op="settle")
+    _apply([(user_id, "settle", "", "") for user_id in due])
 
 
 def presence_statuses(*, user_ids: Iterable[int]) -> dict[int, Status]:

@@ -3,6 +3,7 @@ away; event streams and polls count under the id their page gives, and report ov
 POST; only connections that ask get presence events: a socket by reporting presence,
 a stream or poll with `presence=1`."""
 
+import asyncio
 import json
 
 import pytest
@@ -200,3 +201,17 @@ def test_a_malformed_connection_id_is_refused():
     with pytest.raises(ChatError):
         streams.Presence.parse({"connection": "no spaces or slashes/"})
     assert streams.Presence.parse({"presence": "1"}) == streams.Presence(events=True)
+
+
+async def test_an_open_socket_stays_present_past_the_ttl_as_its_process_refreshes(
+    settings,
+):
+    settings.CHAT_PRESENCE_TTL = 0.6
+    alice = await make_user()
+    socket = await connected(alice)
+
+    await asyncio.sleep(1.5)  # more than twice the TTL
+
+    assert await status_of(alice) == "online"
+    await socket.disconnect()
+    assert await status_of(alice) == "offline"
