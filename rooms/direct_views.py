@@ -41,7 +41,9 @@ def users(request: HttpRequest) -> JsonResponse:
     """People search for the DM picker: ?q= matches usernames and display names.
     Each comes with whether they are online, away or offline now."""
     found = list(
-        selectors.users_search(query=request.GET.get("q", "")[:100], exclude=request.user)
+        selectors.users_search(
+            query=request.GET.get("q", "")[:100], exclude=request.user
+        )
     )
     statuses = presence.presence_statuses(user_ids=[user.pk for user in found])
     return JsonResponse(

@@ -21,15 +21,13 @@ def session_cookie(user: User) -> str:
     return client.cookies[settings.SESSION_COOKIE_NAME].value
 
 
-async def connect(
-    user: User | None, *, origin: bytes = ORIGIN, path: str = "/ws/"
-) -> WebsocketCommunicator:
-    """Opens `path` (/ws/) as `user` (anonymous if None) and waits for the handshake."""
+async def connect(user: User | None, *, origin: bytes = ORIGIN) -> WebsocketCommunicator:
+    """Opens /ws/ as `user` (anonymous if None) and waits for the handshake."""
     headers = [(b"origin", origin), (b"host", b"127.0.0.1")]
     if user is not None:
         cookie = await session_cookie(user)
         headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode()))
-    communicator = WebsocketCommunicator(application, path, headers=headers)
+    communicator = WebsocketCommunicator(application, "/ws/", headers=headers)
     communicator.connected, communicator.close_code = await communicator.connect(timeout=5)
     return communicator
 
