@@ -343,8 +343,16 @@ CHAT_RATE_LIMITS = {
     "report": (5, 1 / 60),
     "message_edit": (20, 1 / 2),
     "reaction": (30, 2),
+    # Clients send one every 3 s while someone types; more is dropped, silently.
+    "typing": (4, 1 / 2),
 }
 CHAT_RATE_LIMIT_PREFIX = "chat:ratelimit"
+# Presence (rooms/presence.py): each live connection's entry lapses this many seconds
+# after its process last refreshed it (every third of that), so a crashed daphne's
+# users go offline within it. A tab idle this long reports itself away.
+CHAT_PRESENCE_TTL = float(os.environ.get("CHAT_PRESENCE_TTL", "60"))
+CHAT_PRESENCE_IDLE_SECONDS = int(os.environ.get("CHAT_PRESENCE_IDLE_SECONDS", "300"))
+CHAT_PRESENCE_PREFIX = "chat:presence"
 
 # --- Logging ----------------------------------------------------------------------------
 LOGGING = {

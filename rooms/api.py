@@ -6,7 +6,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from django.views.decorators.http import require_GET, require_POST
 
 from rooms import events, protocol, selectors, streams
+from rooms import presence as presences
 from rooms.errors import ChatError, InvalidInput
+
+MAX_PRESENCE_USERS = 500
 
 
 def _unauthenticated() -> JsonResponse:
@@ -24,7 +27,9 @@ def _error(error: ChatError) -> JsonResponse:
 
 @require_POST
 def frames(request: HttpRequest) -> JsonResponse:
-    """A client frame as the POST body; the answers as JSON `{"frames": [...]}`."""
+    """A client frame as the POST body; the answers as JSON `{"frames": [...]}`.
+
+    A `presence` frame names the stream or polls it is about (`connection`)."""
     if not request.user.is_authenticated:
         return _unauthenticated()
     try:
@@ -49,10 +54,11 @@ async def _live(
         return _unauthenticated()
     try:
         cursor = _cursor(request)
+        presence = streams.Presence.parse(request.GET)
     except ChatError as error:
         return _error(error)
     return StreamingHttpResponse(
-        body(user, request.session.session_key, cursor),
+        body(user, request.session.session_key, cursor, presence),
         content_type=content_type,
         headers=headers,
     )
@@ -73,6 +79,25 @@ async def poll(request: HttpRequest) -> HttpResponse:
     return await _live(
         request, streams.poll_body, "application/json", {"Cache-Control": "no-cache"}
     )
+
+
+@require_GET
+def presence(request: HttpRequest) -> JsonResponse:
+    """?user=<id>&user=<id>…: each one's status now, for a page refreshing the
+    presence it shows (events may be missed while it reconnects, and pages without
+    a connection get none). Anyone signed in may ask: people search shows anyone."""
+    if not request.user.is_authenticated:
+        return _unauthenticated()
+    try:
+        user_ids = [int(v) for v in request.GET.getlist("user")]
+    except ValueError:
+        return _error(InvalidInput("“user” must be a user id."))
+    if len(user_ids) > MAX_PRESENCE_USERS:
+        return _error(
+            InvalidInput(f"Ask for at most {MAX_PRESENCE_USERS} people at a time.")
+        )
+    statuses = presences.presence_statuses(user_ids=user_ids)
+    return JsonResponse({"presence": {str(u): s for u, s in statuses.items()}})
 
 
 @require_GET

@@ -1,7 +1,9 @@
 """The WebSocket adapter: one socket per browser tab at /ws/.
 
 Thin on purpose: frames are parsed and answered by rooms.protocol, what the socket
-follows is a rooms.realtime.Follower, and events arrive already rendered to text."""
+follows is a rooms.realtime.Follower, and events arrive already rendered to text.
+The socket counts as present while open, and gets presence events once its client
+reports presence (see rooms.realtime.Follower.answer)."""
 
 import logging
 from typing import Any
@@ -69,7 +71,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_TOO_MANY)
             return
         session_key = self.scope["session"].session_key
-        follower = Follower(self.channel_layer, self.channel_name, user, session_key)
+        follower = Follower(
+            self.channel_layer,
+            self.channel_name,
+            user,
+            session_key,
+            presence_id=self.channel_name,
+        )
         try:
             await follower.start()
         except BaseException:

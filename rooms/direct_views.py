@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from rooms import events, selectors, services
+from rooms import events, presence, selectors, services
 from rooms.errors import ChatError
 from rooms.forms import DirectMessageForm
 from rooms.views import sidebar
@@ -38,8 +38,19 @@ def dm_new(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def users(request: HttpRequest) -> JsonResponse:
-    """People search for the DM picker: ?q= matches usernames and display names."""
-    found = selectors.users_search(
-        query=request.GET.get("q", "")[:100], exclude=request.user
+    """People search for the DM picker: ?q= matches usernames and display names.
+    Each comes with whether they are online, away or offline now."""
+    found = list(
+        selectors.users_search(
+            query=request.GET.get("q", "")[:100], exclude=request.user
+        )
     )
-    return JsonResponse({"users": [events.user_payload(user) for user in found]})
+    statuses = presence.presence_statuses(user_ids=[user.pk for user in found])
+    return JsonResponse(
+        {
+            "users": [
+                {**events.user_payload(user), "presence": statuses[user.pk]}
+                for user in found
+            ]
+        }
+    )

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from asgiref.sync import SyncToAsync, async_to_sync
@@ -167,6 +168,24 @@ def publish_on_commit(
         "ends_session": ends_session,
     }
     transaction.on_commit(lambda: _send(group, event))
+
+
+# Events of this topic reach only the connections that asked for them (rooms.realtime).
+PRESENCE_TOPIC = "presence"
+
+
+def publish_to_rooms_on_commit(
+    room_ids: Iterable[int], payload: dict[str, Any], *, topic: str | None = None
+) -> None:
+    """Sends `payload`, rendered once, to the group of each room after commit.
+
+    A `topic` marks an event that only connections which asked for it forward."""
+    text = encode(payload)
+    for room_id in room_ids:
+        event = {"type": EVENT_HANDLER, "text": text, "room_id": room_id}
+        if topic is not None:
+            event["topic"] = topic
+        transaction.on_commit(partial(_send, room_group(room_id), event))
 
 
 def _send(group: str, event: dict[str, Any]) -> None:

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
-from rooms import moderation, permissions, selectors, services
+from rooms import moderation, permissions, presence, selectors, services
 from rooms.errors import ChatError, InvalidInput, NotFound
 from rooms.forms import MemberAddForm
 from rooms.models import Invite
@@ -21,6 +21,7 @@ def members(request: HttpRequest, slug: str) -> HttpResponse:
     access = access_or_404(request, slug)
     room = access.room
     can_manage = permissions.can_manage_members(request.user, room, access.membership)
+    members = list(selectors.room_members(room=room))
     return render(
         request,
         "rooms/members.html",
@@ -28,7 +29,10 @@ def members(request: HttpRequest, slug: str) -> HttpResponse:
             "room": room,
             "title": selectors.room_title(room=room, viewer=request.user),
             "access": access,
-            "members": selectors.room_members(room=room),
+            "members": members,
+            "presence": presence.presence_statuses(
+                user_ids=[m.user_id for m in members]
+            ),
             "can_manage": can_manage,
             "is_owner": access.is_member and access.membership.role == "owner",
             "invites": selectors.room_invites(room=room) if can_manage else [],

@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 
 from accounts.models import User
-from rooms import events, selectors, services
+from rooms import events, presence, selectors, services, typing_status
 from rooms.errors import ChatError, InvalidInput, NotFound
 from rooms.models import Message
 
@@ -23,6 +23,9 @@ MAX_ID = 2**63 - 1
 # Frames that act on one stored message: errors name it in `ref` as "<type>:<id>".
 MESSAGE_FRAMES = {"edit", "delete", "react"}
 SLUG = re.compile(r"[-a-zA-Z0-9_]{1,80}")
+# A connection's name in presence: a WebSocket's channel name, or an id that an HTTP
+# client makes up once per page for its stream or polls.
+CONNECTION = re.compile(r"[-a-zA-Z0-9_.!]{8,100}")
 
 
 class ProtocolError(ChatError):
@@ -147,10 +150,29 @@ def parse(text: str) -> dict[str, Any]:
         }
     if kind == "ping":
         return {"type": "ping"}
+    if kind == "typing":
+        return {"type": "typing", "room": _slug(frame)}
+    if kind == "presence":
+        if frame.get("status") not in presence.REPORTABLE:
+            raise ProtocolError("“status” must be online or away.", code="invalid")
+        parsed = {"type": "presence", "status": frame["status"]}
+        if "connection" in frame:
+            parsed["connection"] = connection_id(frame["connection"])
+        return parsed
     raise ProtocolError(f"Unknown frame type {kind!r}.", code="unknown_type")
 
 
+def connection_id(value: object) -> str:
+    if not isinstance(value, str) or not CONNECTION.fullmatch(value):
+        raise ProtocolError("“connection” must be a connection id.", code="invalid")
+    return value
+
+
 def ref_of(frame: dict[str, Any]) -> str | None:
+    if frame["type"] == "presence":
+        return "presence"
+    if frame["type"] == "typing":
+        return f"typing:{frame['room']}"
     if frame["type"] == "send":
         return str(frame["client_id"])
     if frame["type"] in MESSAGE_FRAMES:
@@ -158,8 +180,15 @@ def ref_of(frame: dict[str, Any]) -> str | None:
     return frame.get("room")
 
 
-def handle(user: User, frame: dict[str, Any]) -> Reply:
-    """Answers a parsed frame; domain errors become error frames, nothing half-done."""
+def handle(
+    user: User, frame: dict[str, Any], *, connection: str | None = None
+) -> Reply:
+    """Answers a parsed frame; domain errors become error frames, nothing half-done.
+
+    `connection` is the transport's own connection (a WebSocket's), which a
+    `presence` frame is about; over HTTP the frame names it."""
+    if frame["type"] == "presence" and connection is not None:
+        frame = {**frame, "connection": connection}
     try:
         return _HANDLERS[frame["type"]](user, frame)
     except ChatError as error:
@@ -237,6 +266,22 @@ def _ping(user: User, frame: dict[str, Any]) -> Reply:
     return Reply(frames=[{"type": "pong"}])
 
 
+def _typing(user: User, frame: dict[str, Any]) -> Reply:
+    access = selectors.room_access(user=user, slug=frame["room"])
+    typing_status.typing_notify(user=user, access=access)
+    return Reply()
+
+
+def _presence(user: User, frame: dict[str, Any]) -> Reply:
+    if "connection" not in frame:
+        raise InvalidInput("Over HTTP, “connection” names the stream or polls.")
+    if not presence.presence_report(
+        user_id=user.pk, connection=frame["connection"], status=frame["status"]
+    ):
+        raise NotFound("No such connection: open the stream or poll first.")
+    return Reply()
+
+
 def _message(user: User, frame: dict[str, Any]) -> Message:
     """The frame's message, in a room the user may read (else not_found)."""
     access = selectors.room_access(user=user, slug=frame["room"])
@@ -274,6 +319,8 @@ _HANDLERS = {
     "resume": _resume,
     "read": _read,
     "ping": _ping,
+    "typing": _typing,
+    "presence": _presence,
     "edit": _edit,
     "delete": _delete,
     "react": _react,

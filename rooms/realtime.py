@@ -3,17 +3,24 @@
 A WebSocket consumer and an event stream both hold a Follower: it joins the channel-
 layer groups of the user and of the rooms the connection follows, and decides which
 events the connection may see. Keeping this in one place is what makes a removed
-member's sockets and streams go quiet at the same moment."""
+member's sockets and streams go quiet at the same moment. It also keeps the connection
+present (rooms.presence) while it lives, through this process's PresenceTracker."""
 
+import asyncio
 import json
+import logging
+import weakref
 from typing import Any
 
 from channels.db import database_sync_to_async
+from django.conf import settings
 
 from accounts.models import User
-from rooms import events, protocol, selectors
+from rooms import events, presence, protocol, selectors
 from rooms.errors import ChatError
 from rooms.sessions import EVERY_SESSION, SessionEnded
+
+logger = logging.getLogger(__name__)
 
 
 @database_sync_to_async
@@ -22,7 +29,9 @@ def member_room_ids(user: User) -> list[int]:
 
 
 @database_sync_to_async
-def handle_frame(user: User, frame: dict[str, Any]) -> protocol.Reply:
+def handle_frame(
+    user: User, frame: dict[str, Any], connection: str | None = None
+) -> protocol.Reply:
     # A live connection signed in once, maybe hours ago: if staff have deactivated the
     # account since, it may do nothing more (an HTTP request would be refused too).
     if not User.objects.filter(pk=user.pk, is_active=True).exists():
@@ -32,7 +41,70 @@ def handle_frame(user: User, frame: dict[str, Any]) -> protocol.Reply:
         return protocol.Reply(
             frames=[protocol.error_frame(error, protocol.ref_of(frame))]
         )
-    return protocol.handle(user, frame)
+    return protocol.handle(user, frame, connection=connection)
+
+
+# Presence reaches the database only on a transition (to find whom to tell).
+presence_connect = database_sync_to_async(presence.presence_connect)
+presence_remove = database_sync_to_async(presence.presence_remove)
+presence_refresh = database_sync_to_async(presence.presence_refresh)
+
+
+class PresenceTracker:
+    """This process's live connections, kept present in rooms.presence.
+
+    Every CHAT_PRESENCE_TTL / 3 seconds it pushes their entries' expiry forward and
+    sweeps the entries that lapsed anywhere (a crashed process's). The refresh is the
+    server's, not the client's: a busy socket never needs to ping, and a background
+    tab whose timers the browser slows down stays present while its connection lives.
+    It runs only while the process has connections.
+    """
+
+    def __init__(self) -> None:
+        # connection -> (user id, the status its client last reported here)
+        self.connections: dict[str, tuple[int, str]] = {}
+        self._task: asyncio.Task | None = None
+
+    async def add(self, user_id: int, connection: str) -> None:
+        self.connections[connection] = (user_id, "online")
+        if self._task is None:
+            self._task = asyncio.create_task(self._refresh())
+        await presence_connect(user_id=user_id, connection=connection)
+
+    def note(self, connection: str, status: str) -> None:
+        """What the client reported, to restore if its entry is ever lost."""
+        if connection in self.connections:
+            self.connections[connection] = (self.connections[connection][0], status)
+
+    async def discard(self, connection: str, *, remove: bool) -> None:
+        """Stops refreshing; `remove` also ends its entry now instead of letting it
+        lapse (a long-poll's entry outlives each poll)."""
+        entry = self.connections.pop(connection, None)
+        if not self.connections and self._task is not None:
+            self._task.cancel()
+            self._task = None
+        if entry is not None and remove:
+            await presence_remove(user_id=entry[0], connection=connection)
+
+    async def _refresh(self) -> None:
+        while True:
+            await asyncio.sleep(settings.CHAT_PRESENCE_TTL / 3)
+            entries = [(u, c, s) for c, (u, s) in self.connections.items()]
+            try:
+                await presence_refresh(entries=entries)
+            except Exception:
+                logger.exception("Presence refresh failed; trying again later")
+
+
+_trackers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def tracker() -> PresenceTracker:
+    """The running event loop's tracker (daphne runs one loop per process)."""
+    loop = asyncio.get_running_loop()
+    if loop not in _trackers:
+        _trackers[loop] = PresenceTracker()
+    return _trackers[loop]
 
 
 class Follower:
@@ -42,22 +114,39 @@ class Follower:
         channel_name: str,
         user: User,
         session_key: str | None = None,
+        *,
+        presence_id: str | None = None,
+        presence_events: bool = False,
+        presence_lingers: bool = False,
     ) -> None:
+        """`session_key`: the session the connection signed in with (rooms.sessions);
+        `presence_id` names the connection in rooms.presence (None: it does not
+        count); `presence_events`: forward presence events (they are chatty, so only
+        clients that show presence ask); `presence_lingers`: leave the entry to lapse
+        rather than remove it on stop (each long-poll is a short Follower)."""
         self.channel_layer = channel_layer
         self.channel_name = channel_name
         self.user = user
         self.session_key = session_key
         self.room_ids: set[int] = set()
+        self.presence_id = presence_id
+        self.presence_events = presence_events
+        self.presence_lingers = presence_lingers
 
     async def start(self) -> None:
-        """Follows the user's own group and every room they are a member of."""
+        """Follows the user's own group and every room they are a member of, then
+        counts as present."""
         await self.channel_layer.group_add(
             events.user_group(self.user.pk), self.channel_name
         )
         for room_id in await member_room_ids(self.user):
             await self.follow(room_id)
+        if self.presence_id is not None:
+            await tracker().add(self.user.pk, self.presence_id)
 
     async def stop(self) -> None:
+        if self.presence_id is not None:
+            await tracker().discard(self.presence_id, remove=not self.presence_lingers)
         await self.channel_layer.group_discard(
             events.user_group(self.user.pk), self.channel_name
         )
@@ -95,11 +184,20 @@ class Follower:
         room_id = event.get("room_id")
         if room_id is not None and room_id not in self.room_ids:
             return None
+        if event.get("topic") == events.PRESENCE_TOPIC and not self.presence_events:
+            return None
         return event["text"]
 
     async def answer(self, frame: dict[str, Any]) -> list[dict[str, Any]]:
-        """Handles a client frame and follows whatever rooms the answer opens."""
-        reply = await handle_frame(self.user, frame)
+        """Handles a client frame and follows whatever rooms the answer opens.
+
+        A presence report is about this connection, whatever the frame names, and a
+        client that reports presence shows it: from then on it gets presence events.
+        """
+        if frame["type"] == "presence" and self.presence_id is not None:
+            tracker().note(self.presence_id, frame["status"])
+            self.presence_events = True
+        reply = await handle_frame(self.user, frame, self.presence_id)
         for room_id in reply.follow:
             await self.follow(room_id)
         return reply.frames

@@ -52,6 +52,16 @@ def room_title(*, room: Room, viewer: User) -> str:
     return ", ".join(others) or "Just you"
 
 
+def dm_partner(*, room: Room, viewer: User) -> int | None:
+    """The id of the one other person in a two-person DM; None for any other room.
+
+    Reads the room's prefetched memberships, as room_title does."""
+    if not room.is_direct:
+        return None
+    others = [m.user_id for m in room.memberships.all() if m.user_id != viewer.pk]
+    return others[0] if len(others) == 1 else None
+
+
 def room_members(*, room: Room) -> QuerySet[Membership]:
     return room.memberships.select_related("user").order_by("joined_at")
 
@@ -105,7 +115,8 @@ def users_search(*, query: str, exclude: User, limit: int = 20) -> QuerySet[User
     return users.order_by("username")[:limit]
 
 
-def member_room_ids(*, user: User) -> list[int]:
+def member_room_ids(*, user: User | int) -> list[int]:
+    """The rooms a user (or user id) is a member of."""
     return list(Membership.objects.filter(user=user).values_list("room_id", flat=True))
 
 

@@ -441,14 +441,7 @@ def _store_message(
     )
     if not permissions.can_read(author, locked, membership):
         raise NotFound("No such room.")
-    if locked.is_archived:
-        raise Forbidden(
-            "This room is archived: it keeps its history but takes no new messages.",
-            code="archived",
-        )
-    if not permissions.can_post(author, locked, membership):
-        raise Forbidden("Join the room to post in it.", code="not_member")
-    _ensure_may_speak(user=author, room=locked, membership=membership)
+    ensure_may_post(user=author, room=locked, membership=membership)
     parent = _reply_parent(room=locked, reply_to=reply_to)
     seq = locked.last_seq + 1
     Room.objects.filter(pk=locked.pk).update(last_seq=seq)
@@ -475,6 +468,19 @@ def _store_message(
         room_id=locked.pk,
     )
     return message
+
+
+def ensure_may_post(*, user: User, room: Room, membership: Membership | None) -> None:
+    """What posting needs, and saying one is typing too: a member, of a room that is
+    not archived, who may speak there now."""
+    if room.is_archived:
+        raise Forbidden(
+            "This room is archived: it keeps its history but takes no new messages.",
+            code="archived",
+        )
+    if not permissions.can_post(user, room, membership):
+        raise Forbidden("Join the room to post in it.", code="not_member")
+    _ensure_may_speak(user=user, room=room, membership=membership)
 
 
 def _ensure_may_speak(*, user: User, room: Room, membership: Membership | None) -> None:
@@ -596,7 +602,9 @@ def reaction_set(
     """
     emoji = clean_emoji(emoji)
     locked = (
-        Message.objects.select_for_update(of=("self",)).select_related("room").get(pk=message.pk)
+        Message.objects.select_for_update(of=("self",))
+        .select_related("room")
+        .get(pk=message.pk)
     )
     membership = Membership.objects.filter(room=locked.room, user=user).first()
     if not permissions.can_read(user, locked.room, membership):

@@ -9,7 +9,8 @@ poll catches up from the database exactly where the last one stopped."""
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from channels.layers import get_channel_layer
@@ -78,12 +79,40 @@ class Cursor:
         return True
 
 
+@dataclass(frozen=True)
+class Presence:
+    """What a stream or poll asks of presence: `connection`, an id its page made up,
+    under which it counts as present (and names itself in POSTed `presence` frames);
+    `events`, whether it wants presence events."""
+
+    connection: str | None = None
+    events: bool = False
+
+    @classmethod
+    def parse(cls, query: Mapping[str, str]) -> "Presence":
+        """Reads `?connection=<id>&presence=1`; raises ProtocolError on a bad id."""
+        connection = query.get("connection")
+        if connection is not None:
+            connection = protocol.connection_id(connection)
+        return cls(connection=connection, events=query.get("presence") == "1")
+
+
 class Listener:
     """One connection's channel, its Follower, and a queue of the events it may see."""
 
-    def __init__(self, user: User, session_key: str | None) -> None:
+    def __init__(
+        self,
+        user: User,
+        session_key: str | None,
+        presence: Presence = Presence(),
+        *,
+        lingers: bool = False,
+    ) -> None:
+        """`lingers`: its presence outlives it (a poll's, until the next poll)."""
         self.user = user
         self.session_key = session_key
+        self.presence = presence
+        self.lingers = lingers
         self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.follower: Follower | None = None
         self._receiver: asyncio.Task | None = None
@@ -91,7 +120,15 @@ class Listener:
     async def __aenter__(self) -> "Listener":
         layer = get_channel_layer()
         channel = await layer.new_channel()
-        self.follower = Follower(layer, channel, self.user, self.session_key)
+        self.follower = Follower(
+            layer,
+            channel,
+            self.user,
+            self.session_key,
+            presence_id=self.presence.connection,
+            presence_events=self.presence.events,
+            presence_lingers=self.lingers,
+        )
         # One long-lived receive: cancelling a pending receive would drop the channel.
         self._receiver = asyncio.create_task(self._receive(layer, channel))
         await self.follower.start()
@@ -145,7 +182,7 @@ def sse(frame: dict[str, Any], cursor: Cursor) -> str:
 
 
 async def event_stream(
-    user: User, session_key: str | None, cursor: Cursor
+    user: User, session_key: str | None, cursor: Cursor, presence: Presence = Presence()
 ) -> AsyncIterator[str]:
     """An endless text/event-stream; ends when the client goes away.
 
@@ -157,7 +194,7 @@ async def event_stream(
     # chunk leaves the request hanging under daphne instead of ending it.
     yield "retry: 2000\n\n"
     try:
-        async with Listener(user, session_key) as listener:
+        async with Listener(user, session_key, presence) as listener:
             yield sse({"type": "hello", "user": events.user_payload(user)}, cursor)
             for frame in await listener.catch_up(cursor):
                 yield sse(frame, cursor)
@@ -176,7 +213,7 @@ async def event_stream(
 
 
 async def poll_body(
-    user: User, session_key: str | None, cursor: Cursor
+    user: User, session_key: str | None, cursor: Cursor, presence: Presence = Presence()
 ) -> AsyncIterator[str]:
     """One long-poll's JSON answer, as a streaming body.
 
@@ -188,7 +225,7 @@ async def poll_body(
     # a streaming response's first chunk leaves the request hanging under daphne.
     yield " "
     try:
-        found = await poll(user, session_key, cursor)
+        found = await poll(user, session_key, cursor, presence=presence)
     except Exception:
         logger.exception("A long-poll failed; its client will retry")
         return
@@ -196,13 +233,18 @@ async def poll_body(
 
 
 async def poll(
-    user: User, session_key: str | None, cursor: Cursor, wait: float = POLL_SECONDS
+    user: User,
+    session_key: str | None,
+    cursor: Cursor,
+    wait: float = POLL_SECONDS,
+    *,
+    presence: Presence = Presence(),
 ) -> list[dict]:
     """One long-poll: what is missed, else waits for the first live events.
 
     A poll that sees the sign-in end answers with what it has and the `signed_out`
     frame."""
-    async with Listener(user, session_key) as listener:
+    async with Listener(user, session_key, presence, lingers=True) as listener:
         frames = [
             f
             for f in await listener.catch_up(cursor)

@@ -65,4 +65,5 @@ urlpatterns = [
     path("api/frames", api.frames, name="api_frames"),
     path("api/stream", api.stream, name="api_stream"),
     path("api/poll", api.poll, name="api_poll"),
+    path("api/presence", api.presence, name="api_presence"),
 ]

@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from rooms import events, permissions, selectors, services
+from rooms import events, permissions, presence, selectors, services
 from rooms.errors import ChatError, InvalidInput, NotFound
 from rooms.forms import RoomCreateForm
 from rooms.models import Room
@@ -24,16 +24,25 @@ def access_or_404(request: HttpRequest, slug: str) -> selectors.RoomAccess:
 
 
 def sidebar(request: HttpRequest) -> list[dict[str, Any]]:
-    return [
+    """The user's rooms; a DM with one other person carries theirs (`person`) and
+    whether they are online, away or offline (`presence`)."""
+    items = [
         {
             "slug": m.room.slug,
             "name": selectors.room_title(room=m.room, viewer=request.user),
             "kind": m.room.kind,
             "last_seq": m.room.last_seq,
             "unread": max(m.room.last_seq - m.last_read_seq, 0),
+            "person": selectors.dm_partner(room=m.room, viewer=request.user),
         }
         for m in selectors.memberships_for_user(user=request.user)
     ]
+    statuses = presence.presence_statuses(
+        user_ids=[item["person"] for item in items if item["person"]]
+    )
+    for item in items:
+        item["presence"] = statuses.get(item["person"])
+    return items
 
 
 @login_required
@@ -96,6 +105,7 @@ def room_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "messages": [events.message_payload(m) for m in page],
         "rooms": sidebar(request),
         "max_length": settings.CHAT_MESSAGE_MAX_LENGTH,
+        "presence_idle_ms": settings.CHAT_PRESENCE_IDLE_SECONDS * 1000,
     }
     return render(
         request,

@@ -57,6 +57,13 @@ def _own_rate_limits(request, settings) -> None:
         }
 
 
+@pytest.fixture(autouse=True)
+def _own_presence(settings) -> None:
+    """Each test's presence entries apart from every other's (and the live site's:
+    user ids of two databases meet in one Redis)."""
+    settings.CHAT_PRESENCE_PREFIX = f"test-presence:{uuid.uuid4().hex}"
+
+
 @pytest.fixture(scope="session")
 def live_site(
     tmp_path_factory: pytest.TempPathFactory, redis_server: RedisServer

@@ -1,6 +1,7 @@
 import pytest
 from django.urls import reverse
 
+from rooms import presence
 from rooms.models import Room
 from tests.factories import UserFactory
 
@@ -61,3 +62,37 @@ def test_people_search_finds_by_username_or_name_and_never_yourself(client):
 def test_people_search_needs_a_login(client):
     response = client.get(reverse("rooms:api_users"))
     assert response.status_code == 302
+
+
+def test_people_search_says_who_is_online(client):
+    alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
+    UserFactory(username="bobby")
+    presence.presence_connect(user_id=bob.pk, connection="bobs-tab-1")
+    client.force_login(alice)
+
+    found = client.get(reverse("rooms:api_users") + "?q=bob").json()["users"]
+
+    assert [(u["username"], u["presence"]) for u in found] == [
+        ("bob", "online"),
+        ("bobby", "offline"),
+    ]
+
+
+def test_a_two_person_dm_in_the_sidebar_carries_the_other_persons_presence(client):
+    alice, bob, carol = (UserFactory(username=n) for n in ("alice", "bob", "carol"))
+    client.force_login(alice)
+    client.post(reverse("rooms:dm_new"), {"usernames": "bob"})
+    client.post(reverse("rooms:dm_new"), {"usernames": "bob carol"})
+    presence.presence_connect(user_id=bob.pk, connection="bobs-tab-1")
+
+    page = client.get(reverse("rooms:dm_new"))
+
+    dms = [item for item in page.context["sidebar"] if item["kind"] == "direct"]
+    # A group DM has no one person's dot.
+    assert {(item["person"], item["presence"]) for item in dms} == {
+        (bob.pk, "online"),
+        (None, None),
+    }
+    html = page.content.decode()
+    assert f'data-presence-user="{bob.pk}" data-status="online"' in html
+    assert f'data-presence-user="{carol.pk}"' not in html

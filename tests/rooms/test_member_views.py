@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from rooms import services
+from rooms import presence, services
 from rooms.models import Invite, Membership, Room
 from tests.factories import UserFactory
 
@@ -125,3 +125,22 @@ def test_the_last_owner_leaving_is_told_why_not(client, owner, room):
     response = client.post(reverse("rooms:leave", args=[room.slug]), follow=True)
     assert b"You are the last member" in response.content
     assert room.memberships.filter(user=owner).exists()
+
+
+def test_the_member_list_shows_who_is_online_away_or_offline(client, owner, room):
+    bob, carol = UserFactory(username="bob"), UserFactory(username="carol")
+    for person in (bob, carol):
+        services.membership_add(actor=owner, room=room, username=person.username)
+    presence.presence_connect(user_id=bob.pk, connection="bobs-tab-1")
+    presence.presence_connect(user_id=carol.pk, connection="carols-tab")
+    presence.presence_report(user_id=carol.pk, connection="carols-tab", status="away")
+    client.force_login(owner)
+
+    html = client.get(reverse("rooms:members", args=[room.slug])).content.decode()
+
+    for person, status in ((bob, "online"), (carol, "away"), (owner, "offline")):
+        assert (
+            f'data-presence-user="{person.pk}" data-status="{status}" '
+            f'title="{status.capitalize()}"'
+        ) in html
+        assert f"({status})" in html

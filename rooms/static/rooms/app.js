@@ -16,15 +16,19 @@ import { Connection } from "./connection.js";
 import { fetchMessages } from "./history.js";
 import { MessageList } from "./messages.js";
 import { Outbox, isPermanent, outboxKey } from "./outbox.js";
+import { PresenceReporter, presenceDots } from "./presence.js";
 import { excerptOf } from "./rich.js";
 import { Sidebar } from "./sidebar.js";
 import { ConnectionStatus } from "./status.js";
 import { Timeline } from "./timeline.js";
 import { FRAMES_URL, availableTransports } from "./transports.js";
+import { TypingIndicator, TypingThrottle } from "./typing.js";
 import { UnreadDivider } from "./unread.js";
 
 const READ_DELAY_MS = 1000;
 const TRANSIENT_RETRY_MS = 3000;
+// Over HTTP a presence report may beat the first poll that makes the page present.
+const PRESENCE_RETRY_MS = 2000;
 
 const root = document.querySelector("[data-chat]");
 const state = JSON.parse(document.getElementById("client-state").textContent);
@@ -36,6 +40,9 @@ let isMember = state.is_member;
 let resuming = false;
 let readSent = state.last_read_seq ?? 0;
 let readTimer = 0;
+let presenceRetried = false;
+// This page's name for its event stream or polls in presence (a socket needs none).
+const connectionId = crypto.randomUUID();
 
 const timeline = new Timeline(state.messages);
 const outbox = new Outbox(outboxKey(me.id, slug));
@@ -52,9 +59,19 @@ const list = new MessageList(root, {
   onDiscard: discard,
 });
 const composerForm = root.querySelector("[data-composer]");
+const typists = new TypingIndicator(root.querySelector("[data-typing]"), me);
+const typing = new TypingThrottle(() => connection.send({ type: "typing", room: slug }));
 const composer = composerForm
-  ? new Composer(composerForm, { maxLength: state.max_length, onSend: send })
+  ? new Composer(composerForm, {
+      maxLength: state.max_length,
+      onSend: send,
+      onTyping: () => typing.typed(),
+    })
   : null;
+const presence = new PresenceReporter({
+  idleMs: state.presence_idle_ms,
+  onChange: reportPresence,
+});
 const actions = new MessageActions(root, {
   me,
   maxLength: state.max_length,
@@ -68,7 +85,7 @@ const actions = new MessageActions(root, {
 actions.setMember(isMember && composer !== null);
 const status = new ConnectionStatus(root, { onRetry: () => connection.retryNow() });
 const connection = new Connection({
-  transports: availableTransports(() => ({ [slug]: timeline.lastSeq })),
+  transports: availableTransports(() => ({ [slug]: timeline.lastSeq }), connectionId),
   framesUrl: FRAMES_URL,
   onHello: caughtUp,
   onFrame: (frame) => HANDLERS[frame.type]?.(frame),
@@ -109,11 +126,20 @@ function showUnsent() {
 
 function caughtUp() {
   resuming = false;
+  presenceRetried = false;
+  reportPresence();
+  // Presence events missed while the connection was down are not replayed.
+  presenceDots.refresh();
   requestMissing();
   for (const item of outbox.unsent()) {
     connection.send(sendFrame(item));
   }
   queueRead();
+}
+
+/** Whether this tab is in use; it also asks the socket for others' presence. */
+function reportPresence() {
+  connection.send({ type: "presence", status: presence.status, connection: connectionId });
 }
 
 function requestMissing() {
@@ -135,6 +161,7 @@ function sendFrame(item) {
 function send(body, reply = null) {
   // What it replies to is kept with it, in storage too: it survives a reload.
   const item = outbox.add(body, reply ? { replyTo: reply.id, replyQuote: reply.quote } : {});
+  typing.reset();
   list.addUnsent(item);
   connection.send(sendFrame(item));
 }
@@ -210,6 +237,10 @@ function settle(messages) {
 
 function showLive(messages) {
   const fresh = accept(messages);
+  for (const message of fresh) {
+    // Their message is here: they are not typing it any more.
+    typists.clear(message.author.id);
+  }
   list.add(fresh, { live: true });
   const others = fresh.filter((message) => message.author.id !== me.id);
   if (others.length === 1) {
@@ -347,7 +378,26 @@ const HANDLERS = {
   read(frame) {
     sidebar.markRead(frame.room, frame.seq);
   },
+  typing(frame) {
+    if (frame.room === slug) {
+      typists.show(frame.user);
+    }
+  },
+  presence(frame) {
+    presenceDots.apply(frame.user, frame.status);
+  },
   error(frame) {
+    // Typing and presence are best effort: never worth a message to the user.
+    if (frame.ref === "presence") {
+      if (frame.code === "not_found" && !presenceRetried) {
+        presenceRetried = true;
+        setTimeout(reportPresence, PRESENCE_RETRY_MS);
+      }
+      return;
+    }
+    if (frame.ref?.startsWith("typing:")) {
+      return;
+    }
     if (/^(edit|delete|react):\d+$/.test(frame.ref ?? "")) {
       if (!actions.failed(frame.ref, frame.message)) {
         showError(frame.message);

@@ -18,17 +18,22 @@ export class Composer {
   #count;
   #maxLength;
   #onSend;
+  #onTyping;
   #replyBar;
   #reply = null;
 
-  /** onSend(body, reply): reply is what replyTo() was given, or null. */
-  constructor(form, { maxLength, onSend }) {
+  /**
+   * onSend(body, reply): reply is what replyTo() was given, or null. onTyping() runs
+   * on every change that leaves text in the box.
+   */
+  constructor(form, { maxLength, onSend, onTyping = () => {} }) {
     this.#input = form.querySelector("textarea");
     this.#error = form.querySelector("[data-composer-error]");
     this.#count = form.querySelector("[data-composer-count]");
     this.#replyBar = form.querySelector("[data-reply-bar]");
     this.#maxLength = maxLength;
     this.#onSend = onSend;
+    this.#onTyping = onTyping;
     this.#replyBar.querySelector("[data-reply-cancel]").addEventListener("click", () => {
       this.clearReply();
       this.#input.focus();
@@ -47,7 +52,12 @@ export class Composer {
         this.clearReply();
       }
     });
-    this.#input.addEventListener("input", () => this.#showCount());
+    this.#input.addEventListener("input", () => {
+      this.#showCount();
+      if (this.#input.value.trim()) {
+        this.#onTyping();
+      }
+    });
   }
 
   showError(text) {

@@ -1,5 +1,8 @@
 // The people search on the new-DM page: type a name, pick a person, and their username
-// joins the "People" field. Results are rendered with textContent only.
+// joins the "People" field. Results are rendered with textContent only, each with its
+// presence dot.
+
+import { makeDot } from "./presence.js";
 
 const root = document.querySelector("[data-people]");
 const search = root?.querySelector("[data-people-search]");
@@ -20,7 +23,7 @@ function show(users) {
       item.className = "room-entry";
       const name = document.createElement("span");
       name.className = "room-entry-name";
-      name.textContent = `${person.name} (@${person.username})`;
+      name.append(makeDot(person.id, person.presence), `${person.name} (@${person.username})`);
       const button = document.createElement("button");
       button.type = "button";
       button.className = "button button-small";

@@ -106,11 +106,12 @@ export class PollTransport {
     for (const slug of this.#gone) {
       delete seqs[slug];
     }
-    const cursor = encodeURIComponent(cursorText(seqs));
+    const url = new URL(this.#urls.poll, location.href);
+    url.searchParams.set("cursor", cursorText(seqs));
     this.#request = new AbortController();
     const timer = setTimeout(() => this.#request.abort(), POLL_TIMEOUT_MS);
     try {
-      const response = await fetch(`${this.#urls.poll}?cursor=${cursor}`, {
+      const response = await fetch(url, {
         credentials: "same-origin",
         headers: { Accept: "application/json" },
         signal: this.#request.signal,

@@ -36,8 +36,9 @@ export class StreamTransport {
   }
 
   open() {
-    const cursor = encodeURIComponent(cursorText(this.#cursor()));
-    const source = new EventSource(`${this.#urls.stream}?cursor=${cursor}`);
+    const url = new URL(this.#urls.stream, location.href);
+    url.searchParams.set("cursor", cursorText(this.#cursor()));
+    const source = new EventSource(url);
     this.#source = source;
     source.addEventListener("message", (event) => {
       if (this.#closed) {
