@@ -18,6 +18,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 from accounts.models import User
+from rooms import markdown
 from rooms.models import Message, Reaction, Room
 
 logger = logging.getLogger(__name__)
@@ -57,6 +58,8 @@ def message_payload(message: Message) -> dict[str, Any]:
 
     `body` is the text as typed (for editing); `html` is that text rendered and
     sanitized when it was stored (rooms.markdown), the only HTML a client inserts.
+    `mentions` are the ids of the people it names: each reader's client highlights
+    the messages naming them (the payload is the same for everyone).
     Its reactions come from a prefetch where there is one (selectors do that).
     """
     deleted = message.deleted_at is not None
@@ -73,7 +76,15 @@ def message_payload(message: Message) -> dict[str, Any]:
         "deleted": deleted,
         "reply_to": None if deleted else reply_payload(message.reply_to),
         "reactions": [] if deleted else reactions_payload(message.reactions.all()),
+        "mentions": [] if deleted else mention_ids(message),
     }
+
+
+def mention_ids(message: Message) -> list[int]:
+    """Whom the message names, less its author: read off its stored HTML, which is
+    what the reader sees, so no query (the Mention rows, which count unread mentions,
+    are made from the same rendering)."""
+    return sorted(markdown.mentioned_ids(message.html) - {message.author_id})
 
 
 REPLY_EXCERPT_LENGTH = 100
@@ -155,6 +166,25 @@ def publish_on_commit(
     `subscribe` / `unsubscribe` ask the user's consumers to start or stop following a
     room's group before they forward the event.
     """
+    publish_many_on_commit(
+        [group],
+        payload,
+        room_id=room_id,
+        subscribe=subscribe,
+        unsubscribe=unsubscribe,
+    )
+
+
+def publish_many_on_commit(
+    groups: Iterable[str],
+    payload: dict[str, Any],
+    *,
+    room_id: int | None = None,
+    subscribe: int | None = None,
+    unsubscribe: int | None = None,
+) -> None:
+    """publish_on_commit to several groups, the payload encoded once: for an event
+    meant for some people rather than for everyone following a room."""
     event = {
         "type": EVENT_HANDLER,
         "text": encode(payload),
@@ -162,7 +192,8 @@ def publish_on_commit(
         "subscribe": subscribe,
         "unsubscribe": unsubscribe,
     }
-    transaction.on_commit(lambda: _send(group, event))
+    for group in groups:
+        transaction.on_commit(lambda group=group: _send(group, event))
 
 
 def _send(group: str, event: dict[str, Any]) -> None:

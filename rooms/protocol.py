@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 
 from accounts.models import User
-from rooms import events, selectors, services
+from rooms import events, notifications, selectors, services
 from rooms.errors import ChatError, InvalidInput, NotFound
 from rooms.models import Message
 
@@ -145,6 +145,10 @@ def parse(text: str) -> dict[str, Any]:
             "room": _slug(frame),
             "seq": _seq(frame.get("seq"), "seq"),
         }
+    if kind == "notifications":
+        if not isinstance(frame.get("muted"), bool):
+            raise ProtocolError("“muted” must be true or false.", code="invalid")
+        return {"type": "notifications", "room": _slug(frame), "muted": frame["muted"]}
     if kind == "ping":
         return {"type": "ping"}
     raise ProtocolError(f"Unknown frame type {kind!r}.", code="unknown_type")
@@ -233,6 +237,14 @@ def _read(user: User, frame: dict[str, Any]) -> Reply:
     return Reply()
 
 
+def _notifications(user: User, frame: dict[str, Any]) -> Reply:
+    access = selectors.room_access(user=user, slug=frame["room"])
+    membership = notifications.membership_set_notifications(
+        user=user, room=access.room, muted=frame["muted"]
+    )
+    return Reply(frames=[notifications.notifications_event(membership)])
+
+
 def _ping(user: User, frame: dict[str, Any]) -> Reply:
     return Reply(frames=[{"type": "pong"}])
 
@@ -273,6 +285,7 @@ _HANDLERS = {
     "send": _send,
     "resume": _resume,
     "read": _read,
+    "notifications": _notifications,
     "ping": _ping,
     "edit": _edit,
     "delete": _delete,

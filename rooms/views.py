@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from rooms import events, permissions, selectors, services
+from rooms import events, mentions, permissions, receipts, selectors, services
 from rooms.errors import ChatError, InvalidInput, NotFound
 from rooms.forms import RoomCreateForm
 from rooms.models import Room
@@ -24,6 +24,9 @@ def access_or_404(request: HttpRequest, slug: str) -> selectors.RoomAccess:
 
 
 def sidebar(request: HttpRequest) -> list[dict[str, Any]]:
+    """The user's rooms with their unread counts, the seqs of their unread mentions
+    (the client keeps both live), and whether the user muted them."""
+    unread_mentions = mentions.unread_mention_seqs(user=request.user)
     return [
         {
             "slug": m.room.slug,
@@ -31,6 +34,8 @@ def sidebar(request: HttpRequest) -> list[dict[str, Any]]:
             "kind": m.room.kind,
             "last_seq": m.room.last_seq,
             "unread": max(m.room.last_seq - m.last_read_seq, 0),
+            "mentions": unread_mentions.get(m.room_id, []),
+            "muted": m.notifications_muted,
         }
         for m in selectors.memberships_for_user(user=request.user)
     ]
@@ -96,6 +101,9 @@ def room_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "messages": [events.message_payload(m) for m in page],
         "rooms": sidebar(request),
         "max_length": settings.CHAT_MESSAGE_MAX_LENGTH,
+        "receipts": (
+            receipts.room_receipts(room=access.room) if access.is_member else None
+        ),
     }
     return render(
         request,
