@@ -249,7 +249,11 @@ MEMBERS = {"bob": 2, "alice": 3, "a.b": 4, "img": 5, "script": 6}
 @pytest.mark.parametrize(
     ("text", "html", "ids"),
     [
-        ("hi @bob", '<p>hi <span class="mention" data-user-id="2">@bob</span></p>', {2}),
+        (
+            "hi @bob",
+            '<p>hi <span class="mention" data-user-id="2">@bob</span></p>',
+            {2},
+        ),
         ("@bob.", '<p><span class="mention" data-user-id="2">@bob</span>.</p>', {2}),
         ("(@a.b)", '<p>(<span class="mention" data-user-id="4">@a.b</span>)</p>', {4}),
         ("@ALICE", '<p><span class="mention" data-user-id="3">@alice</span></p>', {3}),

@@ -14,7 +14,9 @@ pytestmark = pytest.mark.django_db
 
 
 def mentioned(message) -> set[int]:
-    return set(Mention.objects.filter(message=message).values_list("user_id", flat=True))
+    return set(
+        Mention.objects.filter(message=message).values_list("user_id", flat=True)
+    )
 
 
 @pytest.fixture
@@ -150,7 +152,8 @@ def test_when_someone_is_suggested_then_usernames_and_display_name_words_match(
     assert [u.username for u in found] == ["bob"]
     assert [u.username for u in by_word] == ["alice"]
     assert [
-        u.username for u in mentions.member_suggestions(room=room, query="", exclude=bob)
+        u.username
+        for u in mentions.member_suggestions(room=room, query="", exclude=bob)
     ] == ["alice", "zed"]
 
 
