@@ -17,10 +17,15 @@ from rooms.models import Membership, Room
 
 def receipts_apply(*, room: Room) -> bool:
     """Whether the room shows read receipts: a DM always, else a small enough room."""
-    if room.is_direct:
-        return True
-    limit = settings.CHAT_RECEIPTS_MAX_MEMBERS
-    return Membership.objects.filter(room=room).count() <= limit
+    return _members_if_receipts(room) is not None
+
+
+def _members_if_receipts(room: Room) -> int | None:
+    """The room's number of members if it shows read receipts, else None."""
+    members = Membership.objects.filter(room=room).count()
+    if room.is_direct or members <= settings.CHAT_RECEIPTS_MAX_MEMBERS:
+        return members
+    return None
 
 
 def room_receipts(*, room: Room) -> dict[str, Any] | None:
@@ -49,12 +54,13 @@ def receipt_publish(*, user: User, room: Room, seq: int | None) -> None:
     """Tells the room's other members that `user` has read up to `seq` (None: they
     stopped sharing), after commit, if the room shows receipts and the user shares
     them. To the members' own groups: a non-member reading a public room follows its
-    group, and must hear nothing of who read what."""
+    group, and must hear nothing of who read what. The event carries the number of
+    members, which pages need for "Seen by everyone" and which joins change."""
     # Read afresh: a socket's user was loaded when it connected.
     shares = User.objects.filter(pk=user.pk, share_read_receipts=True).exists()
     if seq is not None and not shares:
         return
-    if not receipts_apply(room=room):
+    if (members := _members_if_receipts(room)) is None:
         return
     others = (
         Membership.objects.filter(room=room)
@@ -63,7 +69,12 @@ def receipt_publish(*, user: User, room: Room, seq: int | None) -> None:
     )
     events.publish_many_on_commit(
         [events.user_group(pk) for pk in others],
-        {"type": "receipt", "room": room.slug, **receipt_payload(user, seq)},
+        {
+            "type": "receipt",
+            "room": room.slug,
+            "members": members,
+            **receipt_payload(user, seq),
+        },
         room_id=room.pk,
     )
 

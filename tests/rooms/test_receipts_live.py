@@ -51,6 +51,7 @@ async def test_when_a_member_reads_then_the_others_see_it_live():
     assert await realtime.receive_until(alices_tab, "receipt", TIMEOUT) == {
         "type": "receipt",
         "room": room.slug,
+        "members": 2,
         "user": {"id": bob.pk, "username": bob.username, "name": bob.shown_name},
         "seq": 1,
     }

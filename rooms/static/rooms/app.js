@@ -15,7 +15,10 @@ import { Composer } from "./composer.js";
 import { Connection } from "./connection.js";
 import { fetchMessages } from "./history.js";
 import { MessageList } from "./messages.js";
+import { MentionAutocomplete } from "./mentions.js";
+import { DesktopNotifications } from "./notifications.js";
 import { Outbox, isPermanent, outboxKey } from "./outbox.js";
+import { SeenBy } from "./receipts.js";
 import { excerptOf } from "./rich.js";
 import { Sidebar } from "./sidebar.js";
 import { ConnectionStatus } from "./status.js";
@@ -55,6 +58,29 @@ const composerForm = root.querySelector("[data-composer]");
 const composer = composerForm
   ? new Composer(composerForm, { maxLength: state.max_length, onSend: send })
   : null;
+if (composerForm) {
+  new MentionAutocomplete(composerForm, { url: root.dataset.membersUrl });
+}
+const roomUrl = (roomSlug) =>
+  document
+    .getElementById("sidebar-room-template")
+    .dataset.urlPattern.replace("__slug__", encodeURIComponent(roomSlug));
+const notifications = new DesktopNotifications(
+  document.querySelector("[data-notifications]"),
+  { me, roomUrl },
+);
+const muteButton = root.querySelector("[data-room-mute]");
+muteButton?.addEventListener("click", () => {
+  const muted = muteButton.getAttribute("aria-pressed") !== "true";
+  if (!connection.send({ type: "notifications", room: slug, muted })) {
+    showError("Not connected: try again once the connection is back.");
+  }
+});
+const seenBy = new SeenBy(
+  root.querySelector("[data-seen-by]"),
+  root.querySelector("[data-message-list]"),
+  { me, receipts: state.receipts },
+);
 const actions = new MessageActions(root, {
   me,
   maxLength: state.max_length,
@@ -210,6 +236,9 @@ function settle(messages) {
 
 function showLive(messages) {
   const fresh = accept(messages);
+  for (const message of fresh) {
+    seenBy.noteAuthor(message);
+  }
   list.add(fresh, { live: true });
   const others = fresh.filter((message) => message.author.id !== me.id);
   if (others.length === 1) {
@@ -301,6 +330,7 @@ const HANDLERS = {
     } else {
       sidebar.noteMessage(frame.message, { read: false });
     }
+    notifications.consider(frame.message, sidebar.room(frame.room));
   },
   messages(frame) {
     if (frame.room === slug) {
@@ -314,6 +344,7 @@ const HANDLERS = {
     }
   },
   message_edited(frame) {
+    sidebar.noteMentions(frame.message);
     if (frame.room === slug) {
       list.update(frame.message);
       actions.edited(frame.message.id);
@@ -325,6 +356,7 @@ const HANDLERS = {
     }
   },
   message_deleted(frame) {
+    sidebar.noteMentions({ room: frame.room, seq: frame.seq, deleted: true });
     if (frame.room === slug) {
       list.markDeleted(frame.id);
     }
@@ -346,6 +378,17 @@ const HANDLERS = {
   },
   read(frame) {
     sidebar.markRead(frame.room, frame.seq);
+  },
+  receipt(frame) {
+    if (frame.room === slug) {
+      seenBy.note(frame.user, frame.seq, frame.members);
+    }
+  },
+  room_notifications(frame) {
+    sidebar.setMuted(frame.room, frame.muted);
+    if (frame.room === slug) {
+      muteButton?.setAttribute("aria-pressed", String(frame.muted));
+    }
   },
   error(frame) {
     if (/^(edit|delete|react):\d+$/.test(frame.ref ?? "")) {
