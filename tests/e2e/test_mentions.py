@@ -177,3 +177,61 @@ def test_notifications_are_asked_for_only_from_the_button(sign_up):
     expect(button).to_have_text(
         re.compile(r"Desktop notifications: (on|blocked in the browser's settings)")
     )
+
+
+def test_suggestions_are_driven_by_the_keyboard(sign_up):
+    alice = sign_up("Alice")
+    bob = sign_up("Bob One")
+    bobby = sign_up("Bobby Two")
+    name = unique("Keys ")
+    url = room_of(alice, bob, name)
+    bobby.page.goto(url)
+    bobby.page.get_by_role("button", name="Join room").click()
+    bobby.expect_connected()
+    alice.page.goto(url)
+    alice.expect_connected()
+    box = alice.composer()
+    options = alice.page.get_by_role("listbox", name="People to mention")
+
+    box.press_sequentially("hey @bob")
+    expect(options.get_by_role("option")).to_have_count(2)
+    first, second = options.get_by_role("option").all()
+    expect(first).to_have_attribute("aria-selected", "true")
+    box.press("ArrowDown")
+    expect(second).to_have_attribute("aria-selected", "true")
+    expect(first).to_have_attribute("aria-selected", "false")
+    box.press("ArrowDown")  # round to the top
+    expect(first).to_have_attribute("aria-selected", "true")
+    box.press("ArrowUp")
+    expect(second).to_have_attribute("aria-selected", "true")
+    picked = second.locator(".mention-option-username").inner_text()
+    box.press("Tab")
+
+    expect(options).to_be_hidden()
+    expect(box).to_be_focused()
+    expect(box).to_have_value(f"hey {picked} ")
+    # A display name's later word finds its person too.
+    box.press_sequentially("and @two")
+    expect(options.get_by_role("option")).to_have_text(f"Bobby Two @{bobby.username}")
+
+
+def test_a_direct_message_notifies_a_hidden_tab(sign_up):
+    alice = sign_up("Alice")
+    bob = sign_up("Bob", permissions=["notifications"])
+    bob.page.add_init_script(NOTIFICATION_SPY)
+    bob.page.reload()
+    bob.expect_connected()
+    alice.open_dm(bob.username)
+    alice.expect_connected()
+    dm = bob.sidebar_list("Direct messages").get_by_role("link", name="Alice")
+    expect(dm).to_be_visible()
+    set_hidden(bob, True)
+
+    text = unique("<b>not bold</b> ")
+    alice.send(text)
+
+    bob.page.wait_for_function("() => window.shownNotifications.length === 1")
+    [notification] = shown(bob)
+    assert notification["title"] == "Alice"
+    assert notification["body"] == text.strip()
+    assert notification["tag"].startswith("message-")

@@ -207,3 +207,28 @@ def test_when_an_anonymous_client_asks_for_suggestions_then_it_must_log_in(room,
 
     assert response.status_code == 401
     assert b"bob" not in response.content
+
+
+def test_when_a_page_is_drawn_then_the_sidebar_carries_the_unread_mentions(
+    room, alice, bob
+):
+    other = RoomFactory(name="Other")
+    member(other, bob)
+    first = send(room, alice, "@bob one")
+    second = send(room, alice, "@bob two")
+    client = Client()
+    client.force_login(bob)
+
+    response = client.get(reverse("rooms:detail", args=[other.slug]))
+
+    rooms = {r["slug"]: r for r in response.context["client_state"]["rooms"]}
+    assert rooms[room.slug]["mentions"] == [first.seq, second.seq]
+    assert rooms[other.slug]["mentions"] == []
+    html = response.content.decode()
+    entry = html.split(f'data-slug="{room.slug}"')[1].split("</li>")[0]
+    # Shown (no hidden attribute), with its count.
+    assert (
+        'data-mention-badge><span aria-hidden="true">@</span><span data-count>2</span>'
+        in entry
+    )
+    assert " mentions</span>" in entry
