@@ -59,8 +59,10 @@ export class DesktopNotifications {
    * sidebar knows it): notify if it is for them and they cannot see the page.
    */
   consider(message, room) {
+    // Only the reader's own rooms: a public room read without joining never notifies.
     const forMe =
-      room?.kind === "direct" || (message.mentions ?? []).includes(this.#me.id);
+      room !== null &&
+      (room.kind === "direct" || (message.mentions ?? []).includes(this.#me.id));
     if (
       this.#state !== "on" ||
       document.visibilityState !== "hidden" ||
