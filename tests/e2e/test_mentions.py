@@ -235,3 +235,29 @@ def test_a_direct_message_notifies_a_hidden_tab(sign_up):
     assert notification["title"] == "Alice"
     assert notification["body"] == text.strip()
     assert notification["tag"].startswith("message-")
+
+
+def test_an_edit_that_names_someone_suggests_them_and_mentions_them(sign_up):
+    alice = sign_up("Alice")
+    bob = sign_up("Bob")
+    url = room_of(alice, bob, unique("Edits "))
+    alice.page.goto(url)
+    alice.expect_connected()
+    text = unique("before ")
+    alice.send(text)
+    mine = alice.messages(text)
+    mine.hover()
+    mine.get_by_role("button", name="Edit message").click()
+    editor = mine.get_by_role("textbox", name="Edit message")
+    options = mine.get_by_role("listbox", name="People to mention")
+
+    editor.press_sequentially(" @bo")
+    expect(options.get_by_role("option")).to_have_text(f"Bob @{bob.username}")
+    # Enter picks the person; it does not save the edit yet.
+    editor.press("Enter")
+    expect(editor).to_have_value(f"{text} @{bob.username} ")
+    editor.press("Enter")
+
+    edited = bob.messages(f"{text} @{bob.username}")
+    expect(edited).to_have_class(re.compile(r"\bmentions-me\b"))
+    expect(edited.locator(".mention.me")).to_have_text(f"@{bob.username}")
