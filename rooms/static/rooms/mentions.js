@@ -146,7 +146,8 @@ export class MentionAutocomplete {
       Tab: () => this.#pick(this.#active),
       Escape: () => this.close(),
     }[event.key];
-    if (handled && !(event.key === "Enter" && event.shiftKey)) {
+    // Shift+Enter still breaks the line and Shift+Tab still leaves the box.
+    if (handled && !(event.shiftKey && (event.key === "Enter" || event.key === "Tab"))) {
       event.preventDefault();
       event.stopPropagation();
       handled();
