@@ -13,4 +13,4 @@ class SignUpForm(UserCreationForm):
 class ProfileForm(forms.ModelForm):
     class Meta:
         model = User
-        fields = ("display_name",)
+        fields = ("display_name", "share_read_receipts")

@@ -11,6 +11,14 @@ class User(AbstractUser):
         blank=True,
         help_text="Shown beside your messages. Leave empty to use your username.",
     )
+    share_read_receipts = models.BooleanField(
+        "Share read receipts",
+        default=True,
+        help_text=(
+            "Let people in direct messages and small rooms see when you have read "
+            "their messages."
+        ),
+    )
     # Muted site-wide by staff (rooms.moderation): may read but not post until then.
     muted_until = models.DateTimeField(null=True, blank=True)
     muted_reason = models.CharField(max_length=500, blank=True)

@@ -31,7 +31,9 @@ def profile(request: HttpRequest) -> HttpResponse:
     form = ProfileForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
         services.user_update_profile(
-            user=request.user, display_name=form.cleaned_data["display_name"]
+            user=request.user,
+            display_name=form.cleaned_data["display_name"],
+            share_read_receipts=form.cleaned_data["share_read_receipts"],
         )
         messages.success(request, "Profile saved.")
         return redirect("profile")

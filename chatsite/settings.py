@@ -331,6 +331,10 @@ CHAT_MAX_FRAME_BYTES = int(os.environ.get("CHAT_MAX_FRAME_BYTES", str(64 * 1024)
 CHAT_DEFAULT_ROOM_SLUG = "general"
 CHAT_INVITE_DAYS = int(os.environ.get("CHAT_INVITE_DAYS", "7"))
 CHAT_DM_MAX_PEOPLE = 8
+# "Seen by" shows in direct messages and in rooms of at most this many members.
+CHAT_RECEIPTS_MAX_MEMBERS = int(os.environ.get("CHAT_RECEIPTS_MAX_MEMBERS", "20"))
+# How many members the composer suggests for an @mention.
+CHAT_MENTION_SUGGESTIONS = 8
 # Flood control per user, as (burst, refills per second); in Redis when it is set.
 CHAT_RATE_LIMITS = {
     "message": (

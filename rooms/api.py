@@ -5,9 +5,9 @@ as /ws/ (see docs/protocol.md)."""
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.http import require_GET, require_POST
 
-from rooms import events, protocol, selectors, streams
+from rooms import events, mentions, permissions, protocol, selectors, streams
 from rooms import presence as presences
-from rooms.errors import ChatError, InvalidInput
+from rooms.errors import ChatError, InvalidInput, NotFound
 
 MAX_PRESENCE_USERS = 500
 
@@ -119,6 +119,24 @@ def history(request: HttpRequest, slug: str) -> JsonResponse:
             "has_more": bool(page) and page[0].seq > 1,
         }
     )
+
+
+@require_GET
+def members(request: HttpRequest, slug: str) -> JsonResponse:
+    """Members to @mention: ?q= is the start of a username or of a display name's
+    word. For members only: anyone else gets the answer a missing room gets."""
+    if not request.user.is_authenticated:
+        return _unauthenticated()
+    try:
+        access = selectors.room_access(user=request.user, slug=slug)
+        if not permissions.can_post(request.user, access.room, access.membership):
+            raise NotFound("No such room.")
+    except ChatError as error:
+        return _error(error)
+    found = mentions.member_suggestions(
+        room=access.room, query=request.GET.get("q", "")[:100], exclude=request.user
+    )
+    return JsonResponse({"users": [events.user_payload(user) for user in found]})
 
 
 def _optional_int(value: str | None, name: str) -> int | None:

@@ -19,6 +19,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 from accounts.models import User
+from rooms import markdown
 from rooms.models import Message, Reaction, Room
 
 logger = logging.getLogger(__name__)
@@ -58,6 +59,8 @@ def message_payload(message: Message) -> dict[str, Any]:
 
     `body` is the text as typed (for editing); `html` is that text rendered and
     sanitized when it was stored (rooms.markdown), the only HTML a client inserts.
+    `mentions` are the ids of the people it names: each reader's client highlights
+    the messages naming them (the payload is the same for everyone).
     Its reactions come from a prefetch where there is one (selectors do that).
     """
     deleted = message.deleted_at is not None
@@ -74,7 +77,15 @@ def message_payload(message: Message) -> dict[str, Any]:
         "deleted": deleted,
         "reply_to": None if deleted else reply_payload(message.reply_to),
         "reactions": [] if deleted else reactions_payload(message.reactions.all()),
+        "mentions": [] if deleted else mention_ids(message),
     }
+
+
+def mention_ids(message: Message) -> list[int]:
+    """Whom the message names, less its author: read off its stored HTML, which is
+    what the reader sees, so no query (the Mention rows, which count unread mentions,
+    are made from the same rendering)."""
+    return sorted(markdown.mentioned_ids(message.html) - {message.author_id})
 
 
 REPLY_EXCERPT_LENGTH = 100
@@ -159,6 +170,27 @@ def publish_on_commit(
     "*" for all) ends the connections signed in on it after they forward the event
     (rooms.sessions).
     """
+    publish_many_on_commit(
+        [group],
+        payload,
+        room_id=room_id,
+        subscribe=subscribe,
+        unsubscribe=unsubscribe,
+        ends_session=ends_session,
+    )
+
+
+def publish_many_on_commit(
+    groups: Iterable[str],
+    payload: dict[str, Any],
+    *,
+    room_id: int | None = None,
+    subscribe: int | None = None,
+    unsubscribe: int | None = None,
+    ends_session: str | None = None,
+) -> None:
+    """publish_on_commit to several groups, the payload encoded once: for an event
+    meant for some people rather than for everyone following a room."""
     event = {
         "type": EVENT_HANDLER,
         "text": encode(payload),
@@ -167,7 +199,8 @@ def publish_on_commit(
         "unsubscribe": unsubscribe,
         "ends_session": ends_session,
     }
-    transaction.on_commit(lambda: _send(group, event))
+    for group in groups:
+        transaction.on_commit(lambda group=group: _send(group, event))
 
 
 # Events of this topic reach only the connections that asked for them (rooms.realtime).

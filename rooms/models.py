@@ -62,6 +62,9 @@ class Membership(models.Model):
     # Muted by the room's moderators: may read but not post until then.
     muted_until = models.DateTimeField(null=True, blank=True)
     muted_reason = models.CharField(max_length=500, blank=True)
+    # The member's own choice, unrelated to moderation: no browser notifications from
+    # this room, and its unread count shown subdued (mentions still get their badge).
+    notifications_muted = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
@@ -119,6 +122,36 @@ class Message(models.Model):
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+
+class Mention(models.Model):
+    """Someone named in a message as @username, other than its author.
+
+    Room and seq are copied from the message (neither ever changes), so a member's
+    unread mentions are the rows with seq above their read position, one index away.
+    A deleted message has none; an edit adds and removes them to match its text.
+    """
+
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="mentions"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mentions"
+    )
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="+")
+    seq = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["room", "seq", "user"]
+        constraints = [
+            models.UniqueConstraint(fields=["message", "user"], name="mention_unique")
+        ]
+        indexes = [
+            models.Index(fields=["user", "room", "seq"], name="mention_user_room_seq")
+        ]
+
+    def __str__(self) -> str:
+        return f"@{self.user_id} in {self.message}"
 
 
 class MessageEdit(models.Model):

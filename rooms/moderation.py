@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from rooms import events, permissions, services, sessions
+from rooms import events, markdown, mentions, permissions, services, sessions
 from rooms.errors import Forbidden, InvalidInput, NotFound
 from rooms.models import Membership, Message, ModerationLog, Report, Room, RoomBan
 from rooms.ratelimit import rate_limit
@@ -102,6 +102,8 @@ def message_restore(*, actor: User, message: Message, reason: str = "") -> Messa
     locked.deleted_at = None
     locked.deleted_by = None
     locked.save(update_fields=["deleted_at", "deleted_by"])
+    # Its mentions come back with it: those its stored HTML shows.
+    mentions.mentions_set(message=locked, user_ids=markdown.mentioned_ids(locked.html))
     _log(
         actor=actor,
         action=Action.MESSAGE_RESTORE,

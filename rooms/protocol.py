@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 
 from accounts.models import User
-from rooms import events, presence, selectors, services, typing_status
+from rooms import events, notifications, presence, selectors, services, typing_status
 from rooms.errors import ChatError, InvalidInput, NotFound
 from rooms.models import Message
 
@@ -148,6 +148,10 @@ def parse(text: str) -> dict[str, Any]:
             "room": _slug(frame),
             "seq": _seq(frame.get("seq"), "seq"),
         }
+    if kind == "notifications":
+        if not isinstance(frame.get("muted"), bool):
+            raise ProtocolError("“muted” must be true or false.", code="invalid")
+        return {"type": "notifications", "room": _slug(frame), "muted": frame["muted"]}
     if kind == "ping":
         return {"type": "ping"}
     if kind == "typing":
@@ -262,6 +266,14 @@ def _read(user: User, frame: dict[str, Any]) -> Reply:
     return Reply()
 
 
+def _notifications(user: User, frame: dict[str, Any]) -> Reply:
+    access = selectors.room_access(user=user, slug=frame["room"])
+    membership = notifications.membership_set_notifications(
+        user=user, room=access.room, muted=frame["muted"]
+    )
+    return Reply(frames=[notifications.notifications_event(membership)])
+
+
 def _ping(user: User, frame: dict[str, Any]) -> Reply:
     return Reply(frames=[{"type": "pong"}])
 
@@ -318,6 +330,7 @@ _HANDLERS = {
     "send": _send,
     "resume": _resume,
     "read": _read,
+    "notifications": _notifications,
     "ping": _ping,
     "typing": _typing,
     "presence": _presence,

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import User
-from rooms import events, markdown, permissions, selectors
+from rooms import events, mentions, permissions, receipts, selectors
 from rooms.errors import Banned, Forbidden, InvalidInput, Muted, NotFound
 from rooms.models import Invite, Membership, Message, MessageEdit, Reaction, Room
 from rooms.ratelimit import rate_limit
@@ -355,7 +355,8 @@ def dm_open(*, user: User, usernames: list[str]) -> Room:
 def membership_mark_read(*, user: User, room: Room, seq: int) -> int:
     """Moves the user's read position forward to `seq` (never back); returns it.
 
-    The user's other tabs and devices hear of it, so their unread badges clear too.
+    The user's other tabs and devices hear of it, so their unread badges clear too;
+    where read receipts apply, so do the room's other members (rooms.receipts).
     """
     seq = min(seq, Room.objects.values_list("last_seq", flat=True).get(pk=room.pk))
     moved = Membership.objects.filter(
@@ -365,6 +366,7 @@ def membership_mark_read(*, user: User, room: Room, seq: int) -> int:
         events.publish_on_commit(
             events.user_group(user.pk), {"type": "read", "room": room.slug, "seq": seq}
         )
+        receipts.receipt_publish(user=user, room=room, seq=seq)
     return seq
 
 
@@ -445,17 +447,20 @@ def _store_message(
     parent = _reply_parent(room=locked, reply_to=reply_to)
     seq = locked.last_seq + 1
     Room.objects.filter(pk=locked.pk).update(last_seq=seq)
+    rendered = mentions.render(room=locked, text=text)
     message = Message.objects.create(
         room=locked,
         seq=seq,
         author=author,
         body=text,
-        html=markdown.render(text),
+        html=rendered.html,
         client_id=client_id,
         reply_to=parent,
     )
     # A new message has no reactions yet: its payload need not ask the database.
     message._prefetched_objects_cache = {"reactions": Reaction.objects.none()}
+    if rendered.mentions:
+        mentions.mentions_set(message=message, user_ids=rendered.mentions)
     # The author has read what they wrote.
     Membership.objects.filter(pk=membership.pk).update(last_read_seq=seq)
     events.publish_on_commit(
@@ -550,10 +555,12 @@ def message_edit(*, actor: User, message: Message, body: object) -> Message:
     MessageEdit.objects.create(
         message=locked, old_body=locked.body, edited_at=now, edited_by=actor
     )
+    rendered = mentions.render(room=locked.room, text=text)
     locked.body = text
-    locked.html = markdown.render(text)
+    locked.html = rendered.html
     locked.edited_at = now
     locked.save(update_fields=["body", "html", "edited_at"])
+    mentions.mentions_set(message=locked, user_ids=rendered.mentions)
     events.publish_on_commit(
         events.room_group(locked.room_id),
         events.message_edited_event(locked),
@@ -576,6 +583,7 @@ def message_delete(*, actor: User, message: Message, reason: str = "") -> Messag
     message.deleted_at = timezone.now()
     message.deleted_by = actor
     message.save(update_fields=["deleted_at", "deleted_by"])
+    mentions.mentions_set(message=message, user_ids=frozenset())
     if message.author_id != actor.pk:
         from rooms import moderation  # it builds on this module
 

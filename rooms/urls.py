@@ -62,6 +62,7 @@ urlpatterns = [
     path("dm/", direct_views.dm_new, name="dm_new"),
     path("api/users", direct_views.users, name="api_users"),
     path("api/rooms/<slug:slug>/messages", api.history, name="api_history"),
+    path("api/rooms/<slug:slug>/members", api.members, name="api_members"),
     path("api/frames", api.frames, name="api_frames"),
     path("api/stream", api.stream, name="api_stream"),
     path("api/poll", api.poll, name="api_poll"),

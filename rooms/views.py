@@ -10,7 +10,15 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from rooms import events, permissions, presence, selectors, services
+from rooms import (
+    events,
+    mentions,
+    permissions,
+    presence,
+    receipts,
+    selectors,
+    services,
+)
 from rooms.errors import ChatError, InvalidInput, NotFound
 from rooms.forms import RoomCreateForm
 from rooms.models import Room
@@ -24,8 +32,11 @@ def access_or_404(request: HttpRequest, slug: str) -> selectors.RoomAccess:
 
 
 def sidebar(request: HttpRequest) -> list[dict[str, Any]]:
-    """The user's rooms; a DM with one other person carries theirs (`person`) and
-    whether they are online, away or offline (`presence`)."""
+    """The user's rooms with their unread counts, the seqs of their unread mentions
+    (the client keeps both live), and whether the user muted them; a DM with one other
+    person carries theirs (`person`) and whether they are online, away or offline
+    (`presence`)."""
+    unread_mentions = mentions.unread_mention_seqs(user=request.user)
     items = [
         {
             "slug": m.room.slug,
@@ -34,6 +45,8 @@ def sidebar(request: HttpRequest) -> list[dict[str, Any]]:
             "last_seq": m.room.last_seq,
             "unread": max(m.room.last_seq - m.last_read_seq, 0),
             "person": selectors.dm_partner(room=m.room, viewer=request.user),
+            "mentions": unread_mentions.get(m.room_id, []),
+            "muted": m.notifications_muted,
         }
         for m in selectors.memberships_for_user(user=request.user)
     ]
@@ -106,6 +119,9 @@ def room_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "rooms": sidebar(request),
         "max_length": settings.CHAT_MESSAGE_MAX_LENGTH,
         "presence_idle_ms": settings.CHAT_PRESENCE_IDLE_SECONDS * 1000,
+        "receipts": (
+            receipts.room_receipts(room=access.room) if access.is_member else None
+        ),
     }
     return render(
         request,

@@ -39,6 +39,7 @@ def test_when_a_message_is_rendered_then_it_has_the_one_message_shape():
         "deleted": False,
         "reply_to": None,
         "reactions": [],
+        "mentions": [],
     }
 
 

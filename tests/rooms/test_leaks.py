@@ -7,6 +7,7 @@ import pytest
 from channels.db import database_sync_to_async
 from django.urls import reverse
 
+from accounts.models import User
 from rooms import services
 from rooms.models import Message, Room
 from tests import realtime
@@ -176,9 +177,15 @@ async def test_a_forged_author_in_a_send_frame_is_ignored():
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_a_read_position_reaches_its_owner_s_other_tabs_and_no_one_else():
+@pytest.mark.parametrize("shares_receipts", [False, True])
+async def test_a_read_position_reaches_its_owner_s_other_tabs_and_no_one_else(
+    shares_receipts,
+):
     cast_ = await database_sync_to_async(_make_cast)()
     room = cast_["private"]
+    await database_sync_to_async(User.objects.filter(pk=cast_["olive"].pk).update)(
+        share_read_receipts=shares_receipts
+    )
     await database_sync_to_async(send)(room, cast_["mia"], "unread by olive")
     olive_tab = await realtime.connect(cast_["olive"])
     olive_other_tab = await realtime.connect(cast_["olive"])
@@ -193,6 +200,15 @@ async def test_a_read_position_reaches_its_owner_s_other_tabs_and_no_one_else():
         "room": room.slug,
         "seq": 1,
     }
+    if shares_receipts:
+        # Read receipts (rooms.receipts): the small room's other member sees that Olive
+        # read it, as a receipt, and nothing more.
+        receipt = await realtime.receive(mia)
+        assert (receipt["type"], receipt["user"]["id"], receipt["seq"]) == (
+            "receipt",
+            cast_["olive"].pk,
+            1,
+        )
     assert await mia.receive_nothing(timeout=1)
     for socket in (olive_tab, olive_other_tab, mia):
         await socket.disconnect()

@@ -5,7 +5,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from rooms.markdown import render, sanitize
+from rooms.markdown import mentioned_ids, render, render_message, sanitize
 
 REL = 'rel="noopener noreferrer nofollow"'
 
@@ -159,7 +159,7 @@ ALLOWED_TAGS = {
     "ul",
     "ol",
     "li",
-} | {"blockquote"}
+} | {"blockquote", "span"}
 
 
 class Tags(HTMLParser):
@@ -182,8 +182,16 @@ def inert(html: str) -> None:
     mailto URLs, each opening a new tab without opener or referrer."""
     for tag, attributes in Tags(html).found:
         assert tag in ALLOWED_TAGS, html
-        allowed = {"a": {"href", "target", "rel"}, "ol": {"start"}}.get(tag, set())
+        allowed = {
+            "a": {"href", "target", "rel"},
+            "ol": {"start"},
+            "span": {"class", "data-user-id"},
+        }.get(tag, set())
         assert set(attributes) <= allowed, html
+        if tag == "span":
+            # Only a mention: its class, and a member's id.
+            assert attributes.get("class", "mention") == "mention", html
+            assert re.fullmatch(r"\d+", attributes.get("data-user-id") or "0"), html
         if tag == "a":
             # A link whose URL was refused keeps its text and no href at all.
             href = attributes.get("href", "https:")
@@ -231,3 +239,75 @@ def test_when_a_link_survives_sanitizing_then_it_keeps_only_a_safe_target_and_re
     assert sanitize(
         '<a href="https://ok.example" target="_top" rel="opener">x</a>'
     ) == (f'<a href="https://ok.example" target="_blank" {REL}>x</a>')
+
+
+# --- mentions ----------------------------------------------------------------------------
+
+MEMBERS = {"bob": 2, "alice": 3, "a.b": 4, "img": 5, "script": 6}
+
+
+@pytest.mark.parametrize(
+    ("text", "html", "ids"),
+    [
+        (
+            "hi @bob",
+            '<p>hi <span class="mention" data-user-id="2">@bob</span></p>',
+            {2},
+        ),
+        ("@bob.", '<p><span class="mention" data-user-id="2">@bob</span>.</p>', {2}),
+        ("(@a.b)", '<p>(<span class="mention" data-user-id="4">@a.b</span>)</p>', {4}),
+        ("@ALICE", '<p><span class="mention" data-user-id="3">@alice</span></p>', {3}),
+        ("mail@bob", "<p>mail@bob</p>", set()),
+        ("@carol", "<p>@carol</p>", set()),
+        ("@bobby", "<p>@bobby</p>", set()),
+        ("`@bob`", "<p><code>@bob</code></p>", set()),
+    ],
+)
+def test_when_a_member_is_named_then_the_name_becomes_a_mention(text, html, ids):
+    rendered = render_message(text, members=MEMBERS)
+
+    assert rendered.html == html
+    assert rendered.mentions == ids
+    assert mentioned_ids(rendered.html) == ids
+
+
+def test_when_no_members_are_given_then_nothing_is_a_mention():
+    assert render("@bob") == "<p>@bob</p>"
+
+
+MENTION_XSS = [
+    "@<img src=x onerror=alert(1)>",
+    "@img<img src=x onerror=alert(1)>",
+    "@script<script>alert(1)</script>",
+    '@bob" onmouseover="alert(1)',
+    "[@bob](javascript:alert(1))",
+    '<span class="mention" data-user-id="2" onclick="alert(1)">@bob</span>',
+    "**@bob**<svg onload=alert(1)>",
+]
+
+
+@pytest.mark.parametrize("text", MENTION_XSS)
+def test_when_a_mention_carries_an_attack_then_its_html_is_inert(text):
+    html = render_message(text, members=MEMBERS).html
+
+    inert(html)
+    assert "<img" not in html and "<script" not in html and "<svg" not in html
+    # Every tag is a known one with known attributes (inert); mentions name members.
+    assert mentioned_ids(html) <= set(MEMBERS.values())
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        '<span class="mention evil" data-user-id="2">x</span>',
+        '<span class="mention" data-user-id="2 onclick=alert(1)">x</span>',
+        '<span class="mention" data-user-id="2" style="x" onclick="alert(1)">x</span>',
+        '<span class="x" data-other="1">x</span>',
+    ],
+)
+def test_when_a_span_is_not_exactly_a_mention_then_the_sanitizer_strips_the_rest(html):
+    cleaned = sanitize(html)
+
+    inert(cleaned)
+    assert mentioned_ids(cleaned) <= {2}
+    assert "onclick" not in cleaned and "style" not in cleaned and "evil" not in cleaned

@@ -6,6 +6,7 @@
  * - Edit opens an editor in place of the text: Enter saves, Shift+Enter breaks the
  *   line, Escape cancels. It stays open, saying "Saving…", until the server's answer
  *   comes back (then it closes) or an error does (then it says why, keeping the text).
+ *   Typing "@" there suggests people to mention, as in the message box.
  * - Delete asks first, in place; Escape or Cancel keeps the message.
  * - React opens a small picker of common emoji, plus a box for any emoji. A reaction
  *   chip under the message toggles the reader's own reaction.
@@ -15,6 +16,7 @@
  * reactions) that app.js draws for everyone alike; this module only asks for them.
  */
 
+import { MentionAutocomplete } from "./mentions.js";
 import { messageOf } from "./rich.js";
 
 const COMMON_EMOJI = ["👍", "❤️", "😂", "🎉", "😮", "😢", "👀", "🙏"];
@@ -35,6 +37,7 @@ export class MessageActions {
   #me;
   #maxLength;
   #editorTemplate;
+  #membersUrl;
   #confirmTemplate;
   #picker;
   #callbacks;
@@ -48,6 +51,7 @@ export class MessageActions {
     this.#me = me;
     this.#maxLength = maxLength;
     this.#editorTemplate = root.querySelector("#message-editor-template");
+    this.#membersUrl = root.dataset.membersUrl;
     this.#confirmTemplate = root.querySelector("#delete-confirm-template");
     this.#picker = root
       .querySelector("#reaction-picker-template")
@@ -188,6 +192,8 @@ export class MessageActions {
     editor.querySelector("[data-editor-hint]").id = `${id}-hint`;
     editor.querySelector("[data-editor-error]").id = `${id}-error`;
     input.setAttribute("aria-describedby", `${id}-hint ${id}-error`);
+    editor.querySelector("[data-mention-list]").id = `${id}-mentions`;
+    new MentionAutocomplete(editor, { url: this.#membersUrl });
     input.value = message.body;
     element.classList.add("editing");
     const body = element.querySelector("[data-body]");

@@ -15,8 +15,11 @@ import { Composer } from "./composer.js";
 import { Connection } from "./connection.js";
 import { fetchMessages } from "./history.js";
 import { MessageList } from "./messages.js";
+import { MentionAutocomplete } from "./mentions.js";
+import { DesktopNotifications } from "./notifications.js";
 import { Outbox, isPermanent, outboxKey } from "./outbox.js";
 import { PresenceReporter, presenceDots } from "./presence.js";
+import { SeenBy } from "./receipts.js";
 import { excerptOf } from "./rich.js";
 import { Sidebar } from "./sidebar.js";
 import { ConnectionStatus } from "./status.js";
@@ -72,6 +75,29 @@ const presence = new PresenceReporter({
   idleMs: state.presence_idle_ms,
   onChange: reportPresence,
 });
+if (composerForm) {
+  new MentionAutocomplete(composerForm, { url: root.dataset.membersUrl });
+}
+const roomUrl = (roomSlug) =>
+  document
+    .getElementById("sidebar-room-template")
+    .dataset.urlPattern.replace("__slug__", encodeURIComponent(roomSlug));
+const notifications = new DesktopNotifications(
+  document.querySelector("[data-notifications]"),
+  { me, roomUrl },
+);
+const muteButton = root.querySelector("[data-room-mute]");
+muteButton?.addEventListener("click", () => {
+  const muted = muteButton.getAttribute("aria-pressed") !== "true";
+  if (!connection.send({ type: "notifications", room: slug, muted })) {
+    showError("Not connected: try again once the connection is back.");
+  }
+});
+const seenBy = new SeenBy(
+  root.querySelector("[data-seen-by]"),
+  root.querySelector("[data-message-list]"),
+  { me, receipts: state.receipts },
+);
 const actions = new MessageActions(root, {
   me,
   maxLength: state.max_length,
@@ -240,6 +266,7 @@ function showLive(messages) {
   for (const message of fresh) {
     // Their message is here: they are not typing it any more.
     typists.clear(message.author.id);
+    seenBy.noteAuthor(message);
   }
   list.add(fresh, { live: true });
   const others = fresh.filter((message) => message.author.id !== me.id);
@@ -332,6 +359,7 @@ const HANDLERS = {
     } else {
       sidebar.noteMessage(frame.message, { read: false });
     }
+    notifications.consider(frame.message, sidebar.room(frame.room));
   },
   messages(frame) {
     if (frame.room === slug) {
@@ -345,6 +373,7 @@ const HANDLERS = {
     }
   },
   message_edited(frame) {
+    sidebar.noteMentions(frame.message);
     if (frame.room === slug) {
       list.update(frame.message);
       actions.edited(frame.message.id);
@@ -356,6 +385,7 @@ const HANDLERS = {
     }
   },
   message_deleted(frame) {
+    sidebar.noteMentions({ room: frame.room, seq: frame.seq, deleted: true });
     if (frame.room === slug) {
       list.markDeleted(frame.id);
     }
@@ -385,6 +415,17 @@ const HANDLERS = {
   },
   presence(frame) {
     presenceDots.apply(frame.user, frame.status);
+  },
+  receipt(frame) {
+    if (frame.room === slug) {
+      seenBy.note(frame.user, frame.seq, frame.members);
+    }
+  },
+  room_notifications(frame) {
+    sidebar.setMuted(frame.room, frame.muted);
+    if (frame.room === slug) {
+      muteButton?.setAttribute("aria-pressed", String(frame.muted));
+    }
   },
   error(frame) {
     // Typing and presence are best effort: never worth a message to the user.

@@ -32,7 +32,12 @@ export function showRich(element, message, me) {
   // A continued message (same author, moments later) hides its name and time, but an
   // edited one still says so.
   element.classList.toggle("edited", Boolean(message.edited_at) && !message.deleted);
+  // The payload is the same for every reader: each page marks its own reader's mentions.
+  element.classList.toggle("mentions-me", (message.mentions ?? []).includes(me.id));
   showBody(element, message);
+  for (const mention of element.querySelectorAll(".mention[data-user-id]")) {
+    mention.classList.toggle("me", mention.dataset.userId === String(me.id));
+  }
   showQuote(element.querySelector("[data-reply-quote]"), message.deleted ? null : message.reply_to);
   showReactions(element, message.deleted ? [] : (message.reactions ?? []), me);
   const stored = message.id !== undefined;

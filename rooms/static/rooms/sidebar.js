@@ -6,6 +6,11 @@
  * rather than one more per event: a replayed event cannot inflate a badge, and a read
  * from another tab clears it exactly. The page title carries the total over both lists,
  * so a background tab shows that something is waiting.
+ *
+ * Unread mentions are kept the same way: the seqs of the messages naming the user (the
+ * server's list at load, then each message's `mentions`), counted above the read seq,
+ * in a badge of their own. A room the user muted shows its unread count subdued and
+ * leaves it out of the title; its mentions still count.
  */
 
 const byName = new Intl.Collator(undefined, { sensitivity: "base" });
@@ -26,8 +31,36 @@ export class Sidebar {
     this.#me = me;
     for (const room of rooms) {
       const element = nav.querySelector(`li[data-slug="${CSS.escape(room.slug)}"]`);
-      this.#track(room.slug, element, room.last_seq, room.last_seq - room.unread);
+      this.#track(room, element, room.last_seq - room.unread);
     }
+  }
+
+  /** What the sidebar knows of one of the user's rooms: {name, kind, muted}, or null. */
+  room(slug) {
+    const room = this.#rooms.get(slug);
+    return room ? { name: room.name, kind: room.kind, muted: room.muted } : null;
+  }
+
+  setMuted(slug, muted) {
+    const room = this.#rooms.get(slug);
+    if (room) {
+      room.muted = muted;
+      this.#render();
+    }
+  }
+
+  /** A message's mentions as they now stand (stored, edited, deleted, restored). */
+  noteMentions(message) {
+    const room = this.#rooms.get(message.room);
+    if (!room) {
+      return;
+    }
+    if (!message.deleted && (message.mentions ?? []).includes(this.#me.id)) {
+      room.mentions.add(message.seq);
+    } else {
+      room.mentions.delete(message.seq);
+    }
+    this.#render();
   }
 
   /** A message reached one of the user's rooms; `read` if the user is looking at it. */
@@ -41,7 +74,7 @@ export class Sidebar {
     if (read || message.author.id === this.#me.id) {
       room.readSeq = Math.max(room.readSeq, message.seq);
     }
-    this.#render();
+    this.noteMentions(message);
   }
 
   markRead(slug, seq) {
@@ -69,7 +102,7 @@ export class Sidebar {
     link.querySelector(".room-name").textContent = room.name;
     const list = room.kind === "direct" ? this.#lists.direct : this.#lists.rooms;
     list.insertBefore(element, this.#following(list, room.name));
-    this.#track(room.slug, element, room.last_seq, lastReadSeq);
+    this.#track(room, element, lastReadSeq);
     this.#render();
   }
 
@@ -79,8 +112,16 @@ export class Sidebar {
     this.#render();
   }
 
-  #track(slug, element, lastSeq, readSeq) {
-    this.#rooms.set(slug, { element, lastSeq, readSeq });
+  #track(room, element, readSeq) {
+    this.#rooms.set(room.slug, {
+      element,
+      name: room.name,
+      kind: room.kind,
+      lastSeq: room.last_seq,
+      readSeq,
+      mentions: new Set(room.mentions ?? []),
+      muted: Boolean(room.muted),
+    });
   }
 
   /** The entry a new one goes before, to keep the list in name order, as served. */
@@ -96,11 +137,21 @@ export class Sidebar {
     let total = 0;
     for (const room of this.#rooms.values()) {
       const unread = Math.max(room.lastSeq - room.readSeq, 0);
-      total += unread;
-      const badge = room.element.querySelector("[data-badge]");
-      badge.hidden = unread === 0;
-      badge.querySelector("[data-count]").textContent = unread > 99 ? "99+" : String(unread);
+      const mentions = [...room.mentions].filter((seq) => seq > room.readSeq).length;
+      total += room.muted ? mentions : unread;
+      room.element.classList.toggle("muted", room.muted);
+      room.element.querySelector("[data-muted-note]").hidden = !room.muted;
+      showCount(room.element.querySelector("[data-badge]"), unread);
+      const mentionBadge = room.element.querySelector("[data-mention-badge]");
+      showCount(mentionBadge, mentions);
+      mentionBadge.querySelector("[data-mention-label]").textContent =
+        mentions === 1 ? " mention" : " mentions";
     }
     document.title = total ? `(${total}) ${this.#title}` : this.#title;
   }
+}
+
+function showCount(badge, count) {
+  badge.hidden = count === 0;
+  badge.querySelector("[data-count]").textContent = count > 99 ? "99+" : String(count);
 }
