@@ -47,6 +47,18 @@ return '0'
 """
 
 
+# KEYS[1] bucket; ARGV: burst, ttl. Gives back one token taken in vain (never above
+# the burst); a bucket that is gone is full already.
+_GIVE_BACK = """
+local tokens = tonumber(redis.call('HGET', KEYS[1], 'tokens'))
+if tokens then
+  redis.call('HSET', KEYS[1], 'tokens', math.min(tonumber(ARGV[1]), tokens + 1))
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+
 class MemoryBuckets:
     def __init__(self) -> None:
         self._buckets: dict[str, tuple[float, float]] = {}
@@ -61,6 +73,12 @@ class MemoryBuckets:
             self._buckets[key] = (tokens - 1, now)
             return 0.0
 
+    def give_back(self, key: str, limit: Limit) -> None:
+        with self._lock:
+            if key in self._buckets:
+                tokens, at = self._buckets[key]
+                self._buckets[key] = (min(limit.burst, tokens + 1), at)
+
     def clear(self) -> None:
         with self._lock:
             self._buckets.clear()
@@ -72,11 +90,15 @@ class RedisBuckets:
             url, socket_connect_timeout=1, socket_timeout=1
         )
         self._take = self._client.register_script(_TAKE)
+        self._give_back = self._client.register_script(_GIVE_BACK)
 
     def take(self, key: str, limit: Limit, now: float) -> float:
         return float(
             self._take(keys=[key], args=[limit.burst, limit.rate, now, limit.ttl])
         )
+
+    def give_back(self, key: str, limit: Limit) -> None:
+        self._give_back(keys=[key], args=[limit.burst, limit.ttl])
 
 
 _memory = MemoryBuckets()
@@ -96,10 +118,14 @@ def limit_for(action: str) -> Limit:
     return Limit(burst=burst, rate=rate)
 
 
+def _key(user_id: int, action: str) -> str:
+    return f"{settings.CHAT_RATE_LIMIT_PREFIX}:{action}:{user_id}"
+
+
 def rate_limit(*, user_id: int, action: str) -> None:
     """Takes one `action` token for the user, or raises RateLimited."""
     limit = limit_for(action)
-    key = f"{settings.CHAT_RATE_LIMIT_PREFIX}:{action}:{user_id}"
+    key = _key(user_id, action)
     try:
         wait = _buckets().take(key, limit, time.time())
     except redis.RedisError:
@@ -111,3 +137,12 @@ def rate_limit(*, user_id: int, action: str) -> None:
             f"You are going too fast. Try again in {retry_after:g} s.",
             retry_after=retry_after,
         )
+
+
+def give_back(*, user_id: int, action: str) -> None:
+    """Returns the token of an action that turned out not to happen (a retried send
+    answered with its first result), so a retry never counts twice."""
+    try:
+        _buckets().give_back(_key(user_id, action), limit_for(action))
+    except redis.RedisError:
+        logger.warning("Rate limit store unreachable; %s token not given back", action)

@@ -29,9 +29,7 @@ def room_access(*, user: User, slug: str) -> RoomAccess:
     A private room a user cannot read raises the same error as a missing one, so its
     existence does not leak.
     """
-    room = Room.objects.filter(slug=slug).first()
-    if room is None:
-        raise NotFound("No such room.")
+    room = room_by_slug(slug=slug)
     membership = (
         Membership.objects.filter(room=room, user=user).first()
         if user.is_authenticated
@@ -40,6 +38,15 @@ def room_access(*, user: User, slug: str) -> RoomAccess:
     if not permissions.can_read(user, room, membership):
         raise NotFound("No such room.")
     return RoomAccess(room=room, membership=membership)
+
+
+def room_by_slug(*, slug: str) -> Room:
+    """The room, for a caller that checks access itself (with a membership it reads
+    anyway, as the send path does under its lock); NotFound if there is none."""
+    room = Room.objects.filter(slug=slug).first()
+    if room is None:
+        raise NotFound("No such room.")
+    return room
 
 
 def room_title(*, room: Room, viewer: User) -> str:

@@ -18,9 +18,17 @@ from django.utils.text import slugify
 
 from accounts.models import User
 from rooms import events, mentions, permissions, receipts, selectors
-from rooms.errors import Banned, Forbidden, InvalidInput, Muted, NotFound
+from rooms.errors import (
+    Banned,
+    ChatError,
+    Forbidden,
+    InvalidInput,
+    Muted,
+    NotFound,
+    RateLimited,
+)
 from rooms.models import Invite, Membership, Message, MessageEdit, Reaction, Room
-from rooms.ratelimit import rate_limit
+from rooms.ratelimit import give_back, rate_limit
 
 
 def clean_body(body: object) -> str:
@@ -403,12 +411,21 @@ def message_send(
     """Stores a message with its room's next seq and publishes it after commit.
 
     Idempotent by (author, client_id): a retried send returns the first result, even
-    when two retries race. `reply_to` is the id of a message in the same room.
+    when two retries race, and even if the author could no longer send it now (a lost
+    ack, then removed from the room). The first result is looked for only when the
+    send fails, by the unique (author, client_id) or otherwise, so that a new message,
+    the common case, costs no read before its write. `reply_to` is the id of a message
+    in the same room.
     """
     text = clean_body(body)
-    if client_id is not None and (previous := _previous_send(author, room, client_id)):
-        return previous
-    rate_limit(user_id=author.pk, action="message")
+    try:
+        rate_limit(user_id=author.pk, action="message")
+    except RateLimited:
+        if client_id is not None and (
+            previous := _previous_send(author, room, client_id)
+        ):
+            return previous
+        raise
     try:
         with transaction.atomic():
             message = _store_message(
@@ -418,10 +435,11 @@ def message_send(
                 client_id=client_id,
                 reply_to=reply_to,
             )
-    except IntegrityError:
+    except (ChatError, IntegrityError):
         if client_id is not None and (
             previous := _previous_send(author, room, client_id)
         ):
+            give_back(user_id=author.pk, action="message")
             return previous
         raise
     return SendResult(message=message, created=True)

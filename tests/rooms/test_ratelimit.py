@@ -75,6 +75,26 @@ def test_a_retried_send_is_not_counted_twice(settings):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("store", ["redis", "memory"])
+def test_a_retry_answered_from_the_first_send_gives_its_token_back(settings, store):
+    if store == "memory":
+        settings.REDIS_URL = ""
+    settings.CHAT_RATE_LIMITS = {**settings.CHAT_RATE_LIMITS, "message": (2, 0.001)}
+    room = RoomFactory()
+    alice = member(room)
+    client_id = uuid.uuid4()
+
+    first = services.message_send(author=alice, room=room, body="a", client_id=client_id)
+    again = services.message_send(author=alice, room=room, body="a", client_id=client_id)
+    second = services.message_send(author=alice, room=room, body="b")
+
+    assert again.message.pk == first.message.pk and not again.created
+    assert second.created
+    with pytest.raises(RateLimited):
+        services.message_send(author=alice, room=room, body="c")
+
+
+@pytest.mark.django_db
 def test_room_creation_is_limited(settings):
     alice = UserFactory()
     for n in range(5):
