@@ -54,15 +54,20 @@ def room_payload(room: Room, *, name: str | None = None) -> dict[str, Any]:
     }
 
 
-def message_payload(message: Message) -> dict[str, Any]:
+def message_payload(
+    message: Message, *, reactions: Iterable[Reaction] | None = None
+) -> dict[str, Any]:
     """The one shape of a message, for history, catch-up and live events alike.
 
     `body` is the text as typed (for editing); `html` is that text rendered and
     sanitized when it was stored (rooms.markdown), the only HTML a client inserts.
     `mentions` are the ids of the people it names: each reader's client highlights
     the messages naming them (the payload is the same for everyone).
-    Its reactions come from a prefetch where there is one (selectors do that).
+    Its reactions are `reactions` when the caller knows them (a new message has none),
+    else from a prefetch where there is one (selectors do that).
     """
+    if reactions is None:
+        reactions = message.reactions.all()
     deleted = message.deleted_at is not None
     return {
         "id": message.pk,
@@ -76,7 +81,7 @@ def message_payload(message: Message) -> dict[str, Any]:
         "edited_at": message.edited_at.isoformat() if message.edited_at else None,
         "deleted": deleted,
         "reply_to": None if deleted else reply_payload(message.reply_to),
-        "reactions": [] if deleted else reactions_payload(message.reactions.all()),
+        "reactions": [] if deleted else reactions_payload(reactions),
         "mentions": [] if deleted else mention_ids(message),
     }
 

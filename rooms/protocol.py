@@ -209,7 +209,6 @@ def _send(user: User, frame: dict[str, Any]) -> Reply:
         client_id=frame["client_id"],
         reply_to=frame["reply_to"],
     )
-    message = events.message_payload(result.message)
     return Reply(
         frames=[
             {
@@ -219,7 +218,7 @@ def _send(user: User, frame: dict[str, Any]) -> Reply:
                 "seq": result.message.seq,
                 "id": result.message.pk,
                 "duplicate": not result.created,
-                "message": message,
+                "message": result.payload,
             }
         ]
     )

@@ -43,10 +43,10 @@ def room_access(*, user: User, slug: str) -> RoomAccess:
 def room_by_slug(*, slug: str) -> Room:
     """The room, for a caller that checks access itself (with a membership it reads
     anyway, as the send path does under its lock); NotFound if there is none."""
-    room = Room.objects.filter(slug=slug).first()
-    if room is None:
-        raise NotFound("No such room.")
-    return room
+    try:
+        return Room.objects.get(slug=slug)
+    except Room.DoesNotExist:
+        raise NotFound("No such room.") from None
 
 
 def room_title(*, room: Room, viewer: User) -> str:

@@ -9,6 +9,7 @@ import string
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, timedelta
+from typing import Any
 
 import emoji as emoji_data
 from django.conf import settings
@@ -385,6 +386,7 @@ def membership_mark_read(*, user: User, room: Room, seq: int) -> int:
 class SendResult:
     message: Message
     created: bool
+    payload: dict[str, Any]  # events.message_payload, made once for event and ack
 
 
 def _previous_send(author: User, room: Room, client_id: uuid.UUID) -> SendResult | None:
@@ -397,7 +399,9 @@ def _previous_send(author: User, room: Room, client_id: uuid.UUID) -> SendResult
         return None
     if message.room_id != room.pk:
         raise InvalidInput("This client_id was already used for another message.")
-    return SendResult(message=message, created=False)
+    return SendResult(
+        message=message, created=False, payload=events.message_payload(message)
+    )
 
 
 def message_send(
@@ -428,7 +432,7 @@ def message_send(
         raise
     try:
         with transaction.atomic():
-            message = _store_message(
+            return _store_message(
                 author=author,
                 room=room,
                 text=text,
@@ -442,7 +446,6 @@ def message_send(
             give_back(user_id=author.pk, action="message")
             return previous
         raise
-    return SendResult(message=message, created=True)
 
 
 def _store_message(
@@ -452,13 +455,14 @@ def _store_message(
     text: str,
     client_id: uuid.UUID | None,
     reply_to: int | None,
-) -> Message:
+) -> SendResult:
     locked = Room.objects.select_for_update().get(pk=room.pk)
-    membership = (
-        Membership.objects.select_related("user")
-        .filter(room=locked, user=author)
-        .first()
-    )
+    try:
+        membership = Membership.objects.select_related("user").get(
+            room=locked, user=author
+        )
+    except Membership.DoesNotExist:
+        membership = None
     if not permissions.can_read(author, locked, membership):
         raise NotFound("No such room.")
     ensure_may_post(user=author, room=locked, membership=membership)
@@ -475,22 +479,18 @@ def _store_message(
         client_id=client_id,
         reply_to=parent,
     )
-    # A new message has no reactions yet: its payload need not ask the database.
-    message._prefetched_objects_cache = {"reactions": Reaction.objects.none()}
     if rendered.mentions:
         mentions.mentions_set(message=message, user_ids=rendered.mentions)
     # The author has read what they wrote.
     Membership.objects.filter(pk=membership.pk).update(last_read_seq=seq)
+    # A new message has no reactions yet: its payload need not ask the database.
+    payload = events.message_payload(message, reactions=())
     events.publish_on_commit(
         events.room_group(locked.pk),
-        {
-            "type": "message",
-            "room": locked.slug,
-            "message": events.message_payload(message),
-        },
+        {"type": "message", "room": locked.slug, "message": payload},
         room_id=locked.pk,
     )
-    return message
+    return SendResult(message=message, created=True, payload=payload)
 
 
 def ensure_may_post(*, user: User, room: Room, membership: Membership | None) -> None:
