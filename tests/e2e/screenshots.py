@@ -55,7 +55,7 @@ conversation = [
     ("Margaret", 33, "I can reproduce that. It goes away once the socket settles."),
     ("Margaret", 32, "Checklist before we ship:\\n- flicker fix\\n- dark mode contrast\\n- phone layout"),
     ("Ada", 12, "I'll take dark mode. <b>Tags</b> like this should show as plain text, by the way."),
-    ("Grace", 4, "Perfect, thanks Ada!"),
+    ("Grace", 4, "Perfect, thanks @ada!"),
     ("Linus", 2, "Flicker fix is up for review."),
     ("Ada", 1, "Reviewing now."),
 ]
