@@ -7,6 +7,7 @@ holds its sockets, with no round trip to Redis on every connect and no count lef
 behind by a process that crashed."""
 
 import asyncio
+import random
 from collections import Counter
 from collections.abc import Awaitable, Callable
 
@@ -62,7 +63,8 @@ class Watchdog:
         self._recheck_seconds = settings.CHAT_SESSION_RECHECK_SECONDS
         now = self._loop.time()
         self._heard_at = now
-        self._recheck_at = now + self._recheck_seconds
+        # Sockets opened together (a server restart's reconnects) re-check apart.
+        self._recheck_at = now + random.uniform(0.5, 1.0) * self._recheck_seconds
         self._timer: asyncio.TimerHandle | None = None
         self._duty: asyncio.Task | None = None
 

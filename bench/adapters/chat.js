@@ -118,6 +118,8 @@ function decode(text) {
   return { id: Number(body.slice(0, a)), ts: Number(body.slice(a + 1, b)), seq: frame.message.seq };
 }
 
+const PING_EVERY_MS = 30_000;
+
 module.exports = {
   name: 'chat',
   defaultUrl: 'ws://127.0.0.1:8000',
@@ -167,10 +169,14 @@ module.exports = {
       });
       socket.on('error', (e) => (ready ? ctx.onError(e) : reject(e)));
       socket.on('close', (code, reason) => {
+        clearInterval(socket.keepalive);
         if (!ready) reject(new Error(`closed before hello (code ${code})`));
         else ctx.onClose({ code, reason: reason && reason.toString() });
       });
     });
+    // As the browser client does: a socket that has sent nothing for 30 s pings, or the
+    // server closes it as idle after CHAT_SOCKET_IDLE_SECONDS (docs/protocol.md).
+    ws.keepalive = setInterval(() => ws.send('{"type":"ping"}'), PING_EVERY_MS);
     return {
       send(m) {
         ws.send(
@@ -183,6 +189,7 @@ module.exports = {
         );
       },
       close() {
+        clearInterval(ws.keepalive);
         ws.close();
       },
     };
