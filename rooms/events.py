@@ -32,6 +32,12 @@ def room_group(room_id: int) -> str:
     return f"room.{room_id}"
 
 
+def presence_group(room_id: int) -> str:
+    """A room's presence events go to a group of their own, joined only by the
+    connections that show presence: the others never receive them to drop them."""
+    return f"presence.{room_id}"
+
+
 def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
@@ -217,13 +223,15 @@ def publish_to_rooms_on_commit(
 ) -> None:
     """Sends `payload`, rendered once, to the group of each room after commit.
 
-    A `topic` marks an event that only connections which asked for it forward."""
+    A `topic` marks an event that only connections which asked for it forward; a
+    presence event goes to the room's presence group."""
     text = encode(payload)
+    group_of = presence_group if topic == PRESENCE_TOPIC else room_group
     for room_id in room_ids:
         event = {"type": EVENT_HANDLER, "text": text, "room_id": room_id}
         if topic is not None:
             event["topic"] = topic
-        transaction.on_commit(partial(_send, room_group(room_id), event))
+        transaction.on_commit(partial(_send, group_of(room_id), event))
 
 
 def _send(group: str, event: dict[str, Any]) -> None:

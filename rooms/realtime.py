@@ -159,6 +159,10 @@ class Follower:
             await self.channel_layer.group_add(
                 events.room_group(room_id), self.channel_name
             )
+            if self.presence_events:
+                await self.channel_layer.group_add(
+                    events.presence_group(room_id), self.channel_name
+                )
 
     async def unfollow(self, room_id: int) -> None:
         if room_id in self.room_ids:
@@ -166,6 +170,19 @@ class Follower:
             await self.channel_layer.group_discard(
                 events.room_group(room_id), self.channel_name
             )
+            if self.presence_events:
+                await self.channel_layer.group_discard(
+                    events.presence_group(room_id), self.channel_name
+                )
+
+    async def show_presence(self) -> None:
+        """From now on this connection gets the presence events of its rooms."""
+        if not self.presence_events:
+            self.presence_events = True
+            for room_id in self.room_ids:
+                await self.channel_layer.group_add(
+                    events.presence_group(room_id), self.channel_name
+                )
 
     async def admit(self, event: dict[str, Any]) -> str | None:
         """The text to forward for a chat event, or None if this connection may not.
@@ -196,7 +213,7 @@ class Follower:
         """
         if frame["type"] == "presence" and self.presence_id is not None:
             tracker().note(self.presence_id, frame["status"])
-            self.presence_events = True
+            await self.show_presence()
         reply = await handle_frame(self.user, frame, self.presence_id)
         for room_id in reply.follow:
             await self.follow(room_id)

@@ -29,8 +29,8 @@ def status_of(user) -> str:
 
 
 class RoomEar:
-    """A channel in a room's group on the real channel layer: hears what the room's
-    sockets would, including the `topic` they filter on."""
+    """A channel in a room's groups on the real channel layer: hears what the room's
+    sockets that show presence would, including the `topic` they filter on."""
 
     @classmethod
     async def of(cls, room) -> "RoomEar":
@@ -38,6 +38,7 @@ class RoomEar:
         ear.layer = get_channel_layer()
         ear.channel = await ear.layer.new_channel()
         await ear.layer.group_add(events.room_group(room.pk), ear.channel)
+        await ear.layer.group_add(events.presence_group(room.pk), ear.channel)
         return ear
 
     async def next(self) -> dict:
