@@ -55,3 +55,9 @@ async def receive_until(
 
 async def send(communicator: WebsocketCommunicator, frame: dict[str, Any] | str) -> None:
     await communicator.send_to(text_data=frame if isinstance(frame, str) else json.dumps(frame))
+
+
+async def still_open(communicator: WebsocketCommunicator, timeout: float = 10) -> None:
+    """The socket still answers: a ping gets its pong."""
+    await send(communicator, {"type": "ping"})
+    assert await receive_until(communicator, "pong", timeout) == {"type": "pong"}

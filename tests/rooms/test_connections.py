@@ -21,11 +21,6 @@ async def opened(user):
     return socket
 
 
-async def still_open(socket) -> None:
-    await realtime.send(socket, {"type": "ping"})
-    assert await realtime.receive_until(socket, "pong", TIMEOUT) == {"type": "pong"}
-
-
 async def test_a_user_past_the_socket_limit_is_told_and_closed_and_others_are_not(
     settings,
 ):
@@ -43,7 +38,7 @@ async def test_a_user_past_the_socket_limit_is_told_and_closed_and_others_are_no
         "code": CLOSE_TOO_MANY,
     }
     for tab in tabs:
-        await still_open(tab)
+        await realtime.still_open(tab)
     bobs = await opened(bob)
 
     # Closing one makes room for another.
@@ -61,7 +56,7 @@ async def test_a_socket_that_sends_nothing_is_closed_as_idle(settings):
 
     async def keep_pinging():
         for _ in range(8):
-            await still_open(chatty)
+            await realtime.still_open(chatty)
             await asyncio.sleep(0.2)
 
     pinging = asyncio.create_task(keep_pinging())
@@ -71,5 +66,5 @@ async def test_a_socket_that_sends_nothing_is_closed_as_idle(settings):
     }
     await pinging
     # Past twice the idle limit, and still open: every frame counts as a sign of life.
-    await still_open(chatty)
+    await realtime.still_open(chatty)
     await chatty.disconnect()

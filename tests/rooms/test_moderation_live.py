@@ -36,11 +36,6 @@ def send_frame(room, body="hello"):
     }
 
 
-async def still_open(socket) -> None:
-    await realtime.send(socket, {"type": "ping"})
-    assert await realtime.receive_until(socket, "pong", TIMEOUT) == {"type": "pong"}
-
-
 @database_sync_to_async
 def room_with(*roles):
     room = RoomFactory()
@@ -98,7 +93,7 @@ async def test_when_a_muted_member_sends_then_refused_with_until_and_the_socket_
     )
     assert error["until"] == membership.muted_until.isoformat()
     assert await count_messages(room) == 0
-    await still_open(socket)
+    await realtime.still_open(socket)
     await socket.disconnect()
 
 
@@ -115,7 +110,7 @@ async def test_when_a_room_is_locked_then_a_members_send_is_refused_with_locked(
 
     assert (await realtime.receive_until(socket, "error", TIMEOUT))["code"] == "locked"
     assert await count_messages(room) == 0
-    await still_open(socket)
+    await realtime.still_open(socket)
     await socket.disconnect()
 
 

@@ -46,11 +46,6 @@ async def closed_with(socket, reason: str) -> None:
     }
 
 
-async def still_open(socket) -> None:
-    await realtime.send(socket, {"type": "ping"})
-    assert await realtime.receive_until(socket, "pong", TIMEOUT) == {"type": "pong"}
-
-
 def session_key(client: Client) -> str:
     return client.cookies[settings.SESSION_COOKIE_NAME].value
 
@@ -97,7 +92,7 @@ async def test_logging_out_closes_that_sessions_sockets_and_no_other():
     assert response.status_code == 302
     for tab in laptop_tabs:
         await closed_with(tab, sessions.LOGGED_OUT)
-    await still_open(phone_tab)
+    await realtime.still_open(phone_tab)
     await phone_tab.disconnect()
 
 
@@ -120,10 +115,10 @@ async def test_changing_the_password_closes_every_socket_of_the_user():
     assert response.status_code == 302
     for tab in tabs:
         await closed_with(tab, sessions.PASSWORD_CHANGED)
-    await still_open(bobs)
+    await realtime.still_open(bobs)
     # The session that changed it stays signed in (Django keeps it), and may reconnect.
     again = await open_socket(laptop)
-    await still_open(again)
+    await realtime.still_open(again)
     for socket in (again, bobs):
         await socket.disconnect()
 
@@ -154,7 +149,7 @@ async def test_a_socket_whose_session_vanishes_closes_at_its_next_recheck(settin
     )()
 
     await closed_with(tab, sessions.SESSION_ENDED)
-    await still_open(other)
+    await realtime.still_open(other)
     await other.disconnect()
 
 
