@@ -70,7 +70,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._send_frame(protocol.error_frame(error))
             await self.close(code=CLOSE_TOO_MANY)
             return
-        session_key = self.scope["session"].session_key
+        session_key = self.scope["session_key"]
         follower = Follower(
             self.channel_layer,
             self.channel_name,

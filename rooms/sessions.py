@@ -16,6 +16,8 @@ from typing import Any
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib import auth
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.signals import user_logged_out
 from django.db.models.signals import post_save
 from django.dispatch import receiver
@@ -69,16 +71,20 @@ def end(
     )
 
 
-def still_signed_in(user_id: int, session_key: str | None) -> bool:
-    """Whether the session would still sign this user in on a new request.
+def signed_in_user(session_key: str | None) -> AbstractBaseUser | AnonymousUser:
+    """Whom the session would sign in on a new request, else AnonymousUser.
 
     Django's own check, on a fresh read of the session: it exists and has not
-    expired, names this user, its password hash still matches, and the account may
-    log in."""
+    expired, its password hash still matches, and the account may log in."""
     if not session_key:
-        return False
+        return AnonymousUser()
     store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
-    user = auth.get_user(SimpleNamespace(session=store))
+    return auth.get_user(SimpleNamespace(session=store))
+
+
+def still_signed_in(user_id: int, session_key: str | None) -> bool:
+    """Whether the session would still sign this user in on a new request."""
+    user = signed_in_user(session_key)
     return user.is_authenticated and user.pk == user_id
 
 
