@@ -182,56 +182,35 @@ def publish_on_commit(
     (rooms.sessions).
     """
     publish_many_on_commit(
-        [group],
+        [(group, room_id)],
         payload,
-        room_id=room_id,
         subscribe=subscribe,
         unsubscribe=unsubscribe,
         ends_session=ends_session,
     )
 
 
-def publish_many_on_commit(
-    groups: Iterable[str],
-    payload: dict[str, Any],
-    *,
-    room_id: int | None = None,
-    subscribe: int | None = None,
-    unsubscribe: int | None = None,
-    ends_session: str | None = None,
-) -> None:
-    """publish_on_commit to several groups, the payload encoded once: for an event
-    meant for some people rather than for everyone following a room."""
-    event = {
-        "type": EVENT_HANDLER,
-        "text": encode(payload),
-        "room_id": room_id,
-        "subscribe": subscribe,
-        "unsubscribe": unsubscribe,
-        "ends_session": ends_session,
-    }
-    for group in groups:
-        transaction.on_commit(lambda group=group: _send(group, event))
-
-
 # Events of this topic reach only the connections that asked for them (rooms.realtime).
 PRESENCE_TOPIC = "presence"
 
 
-def publish_to_rooms_on_commit(
-    room_ids: Iterable[int], payload: dict[str, Any], *, topic: str | None = None
+def publish_many_on_commit(
+    targets: Iterable[tuple[str, int | None]],
+    payload: dict[str, Any],
+    **hints: int | str | None,
 ) -> None:
-    """Sends `payload`, rendered once, to the group of each room after commit.
+    """Sends `payload` to each (group, room_id) target after commit, encoded once: for
+    an event meant for some people, or for several rooms, rather than one group.
 
-    A `topic` marks an event that only connections which asked for it forward; a
-    presence event goes to the room's presence group."""
+    Each target's room_id lets a consumer drop the event as publish_on_commit's does.
+    Every event carries `hints` as given, and only those, so an event sent to
+    thousands of sockets carries no routing it does not use: publish_on_commit's
+    hints, or a `topic` (PRESENCE_TOPIC: only the connections that show presence
+    forward it)."""
     text = encode(payload)
-    group_of = presence_group if topic == PRESENCE_TOPIC else room_group
-    for room_id in room_ids:
-        event = {"type": EVENT_HANDLER, "text": text, "room_id": room_id}
-        if topic is not None:
-            event["topic"] = topic
-        transaction.on_commit(partial(_send, group_of(room_id), event))
+    for group, room_id in targets:
+        event = {"type": EVENT_HANDLER, "text": text, "room_id": room_id, **hints}
+        transaction.on_commit(partial(_send, group, event))
 
 
 def _send(group: str, event: dict[str, Any]) -> None:

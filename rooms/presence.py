@@ -240,8 +240,11 @@ def presence_event(*, user_id: int, status: Status) -> dict[str, object]:
 def _announce(user_id: int, before: Status, after: Status) -> None:
     """Tells everyone who shares a room with the user (DMs are rooms too)."""
     if before != after:
-        events.publish_to_rooms_on_commit(
-            selectors.member_room_ids(user=user_id),
+        events.publish_many_on_commit(
+            (
+                (events.presence_group(room_id), room_id)
+                for room_id in selectors.member_room_ids(user=user_id)
+            ),
             presence_event(user_id=user_id, status=after),
             topic=events.PRESENCE_TOPIC,
         )

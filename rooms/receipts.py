@@ -68,14 +68,13 @@ def receipt_publish(*, user: User, room: Room, seq: int | None) -> None:
         .values_list("user_id", flat=True)
     )
     events.publish_many_on_commit(
-        [events.user_group(pk) for pk in others],
+        [(events.user_group(pk), room.pk) for pk in others],
         {
             "type": "receipt",
             "room": room.slug,
             "members": members,
             **receipt_payload(user, seq),
         },
-        room_id=room.pk,
     )
 
 

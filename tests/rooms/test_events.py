@@ -147,6 +147,28 @@ async def test_when_a_message_is_published_then_the_event_carries_its_final_json
 
 
 @pytest.mark.django_db(transaction=True)
+async def test_when_published_to_several_targets_then_each_has_its_room_and_only_the_hints_given():
+    publish = database_sync_to_async(events.publish_many_on_commit)
+
+    async with (
+        listening(events.presence_group(901)) as first,
+        listening(events.presence_group(902)) as second,
+    ):
+        await publish(
+            [(events.presence_group(901), 901), (events.presence_group(902), 902)],
+            {"type": "presence", "user": 7, "status": "away"},
+            topic=events.PRESENCE_TOPIC,
+        )
+        received = [await first(), await second()]
+
+    text = '{"type":"presence","user":7,"status":"away"}'
+    assert received == [
+        {"type": "chat.event", "text": text, "room_id": 901, "topic": "presence"},
+        {"type": "chat.event", "text": text, "room_id": 902, "topic": "presence"},
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
 async def test_when_the_transaction_rolls_back_then_nothing_is_published():
     room, alice = await database_sync_to_async(
         lambda: (r := RoomFactory(), member(r))
