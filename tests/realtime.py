@@ -1,4 +1,5 @@
-"""Helpers for consumer tests: sockets through the full ASGI stack, as a browser has."""
+"""Helpers for consumer tests: sockets through the full ASGI stack, as a browser has,
+and frames POSTed to /api/frames, the transport a page uses when it has no socket."""
 
 import json
 from typing import Any
@@ -21,7 +22,9 @@ def session_cookie(user: User) -> str:
     return client.cookies[settings.SESSION_COOKIE_NAME].value
 
 
-async def connect(user: User | None, *, origin: bytes = ORIGIN) -> WebsocketCommunicator:
+async def connect(
+    user: User | None, *, origin: bytes = ORIGIN
+) -> WebsocketCommunicator:
     """Opens /ws/ as `user` (anonymous if None) and waits for the handshake."""
     cookie = None if user is None else await session_cookie(user)
     return await connect_with_cookie(cookie, origin=origin)
@@ -35,11 +38,15 @@ async def connect_with_cookie(
     if cookie is not None:
         headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode()))
     communicator = WebsocketCommunicator(application, "/ws/", headers=headers)
-    communicator.connected, communicator.close_code = await communicator.connect(timeout=5)
+    communicator.connected, communicator.close_code = await communicator.connect(
+        timeout=5
+    )
     return communicator
 
 
-async def receive(communicator: WebsocketCommunicator, timeout: float = 3) -> dict[str, Any]:
+async def receive(
+    communicator: WebsocketCommunicator, timeout: float = 3
+) -> dict[str, Any]:
     return json.loads(await communicator.receive_from(timeout=timeout))
 
 
@@ -53,11 +60,27 @@ async def receive_until(
             return frame
 
 
-async def send(communicator: WebsocketCommunicator, frame: dict[str, Any] | str) -> None:
-    await communicator.send_to(text_data=frame if isinstance(frame, str) else json.dumps(frame))
+async def send(
+    communicator: WebsocketCommunicator, frame: dict[str, Any] | str
+) -> None:
+    await communicator.send_to(
+        text_data=frame if isinstance(frame, str) else json.dumps(frame)
+    )
 
 
 async def still_open(communicator: WebsocketCommunicator, timeout: float = 10) -> None:
     """The socket still answers: a ping gets its pong."""
     await send(communicator, {"type": "ping"})
     assert await receive_until(communicator, "pong", timeout) == {"type": "pong"}
+
+
+@database_sync_to_async
+def post_frame(user: User, frame: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """POSTs `frame` as `user`, so a test can check what a posted frame does to the
+    sockets it has open."""
+    client = Client()
+    client.force_login(user)
+    response = client.post(
+        "/api/frames", json.dumps(frame), content_type="application/json"
+    )
+    return response.status_code, response.json()

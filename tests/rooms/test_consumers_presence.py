@@ -4,11 +4,9 @@ POST; only connections that ask get presence events: a socket by reporting prese
 a stream or poll with `presence=1`."""
 
 import asyncio
-import json
 
 import pytest
 from channels.db import database_sync_to_async
-from django.test import Client
 
 from rooms import presence, streams
 from rooms.errors import ChatError
@@ -45,16 +43,6 @@ async def watching(user):
 @database_sync_to_async
 def status_of(user) -> str:
     return presence.presence_statuses(user_ids=[user.pk])[user.pk]
-
-
-@database_sync_to_async
-def post_frame(user, frame) -> tuple[int, dict]:
-    client = Client()
-    client.force_login(user)
-    response = client.post(
-        "/api/frames", json.dumps(frame), content_type="application/json"
-    )
-    return response.status_code, response.json()
 
 
 async def test_a_socket_makes_its_user_online_and_away_and_offline_for_roommates():
@@ -151,7 +139,7 @@ async def test_an_event_stream_counts_under_its_pages_id_and_reports_over_post()
 
     async with streams.Listener(alice, None, page):
         assert (await receive(bob_socket))["status"] == "online"
-        status, answer = await post_frame(
+        status, answer = await realtime.post_frame(
             alice,
             {"type": "presence", "status": "away", "connection": "page-1a2b3c4d"},
         )
@@ -159,11 +147,13 @@ async def test_an_event_stream_counts_under_its_pages_id_and_reports_over_post()
         assert (await receive(bob_socket))["status"] == "away"
 
         # Another user cannot report for it; nor can one name no connection.
-        _, answer = await post_frame(
+        _, answer = await realtime.post_frame(
             bob, {"type": "presence", "status": "online", "connection": "page-1a2b3c4d"}
         )
         assert answer["frames"][0]["code"] == "not_found"
-        _, answer = await post_frame(alice, {"type": "presence", "status": "online"})
+        _, answer = await realtime.post_frame(
+            alice, {"type": "presence", "status": "online"}
+        )
         assert answer["frames"][0]["code"] == "invalid"
         assert await status_of(alice) == "away"
 

@@ -2,11 +2,7 @@
 stack and a real Redis. A refused frame gets an error and publishes nothing: the
 sentinel message (see test_consumers.py) is the next frame the others get."""
 
-import json
-
 import pytest
-from channels.db import database_sync_to_async
-from django.test import Client
 
 from rooms.models import Room
 from tests import realtime
@@ -86,22 +82,14 @@ async def test_a_typing_frame_without_a_room_slug_is_refused():
     await socket.disconnect()
 
 
-@database_sync_to_async
-def post_frame(user, frame) -> tuple[int, dict]:
-    client = Client()
-    client.force_login(user)
-    response = client.post(
-        "/api/frames", json.dumps(frame), content_type="application/json"
-    )
-    return response.status_code, response.json()
-
-
 async def test_typing_posted_over_http_reaches_the_sockets_of_the_room():
     room = await make_room()
     alice, bob = await add_member(room), await add_member(room)
     bob_socket = await connected(bob)
 
-    status, answer = await post_frame(alice, {"type": "typing", "room": room.slug})
+    status, answer = await realtime.post_frame(
+        alice, {"type": "typing", "room": room.slug}
+    )
 
     assert (status, answer) == (200, {"frames": []})
     frame = await receive(bob_socket)
