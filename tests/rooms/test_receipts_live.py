@@ -39,6 +39,22 @@ async def next_is_sentinel(socket, body: str) -> None:
     assert frame["message"]["body"] == body
 
 
+async def reading_tells_the_author_nothing(room, author, reader) -> None:
+    """`reader` reads the author's message while the author's page is open, and the
+    author's socket hears no receipt. The author posts the sentinel: their own
+    message comes back to them, so it must be their socket's next frame."""
+    await database_sync_to_async(send)(room, author, "hello")
+    authors_tab = await connected(author)
+
+    await database_sync_to_async(services.membership_mark_read)(
+        user=reader, room=room, seq=1
+    )
+    await database_sync_to_async(send)(room, author, "sentinel")
+
+    await next_is_sentinel(authors_tab, "sentinel")
+    await authors_tab.disconnect()
+
+
 async def test_when_a_member_reads_then_the_others_see_it_live():
     room, (alice, bob) = await small_room("alice", "bob")
     await database_sync_to_async(send)(room, alice, "hello bob")
@@ -81,32 +97,13 @@ async def test_when_the_reader_does_not_share_receipts_then_no_receipt_goes_out(
     quiet = await database_sync_to_async(
         lambda: member(room, UserFactory(share_read_receipts=False))
     )()
-    await database_sync_to_async(send)(room, alice, "hello")
-    alices_tab = await connected(alice)
-
-    await database_sync_to_async(services.membership_mark_read)(
-        user=quiet, room=room, seq=1
-    )
-    await database_sync_to_async(send)(room, alice, "sentinel")
-
-    # Alice's own message comes back to her: the sentinel is the next frame.
-    await next_is_sentinel(alices_tab, "sentinel")
-    await alices_tab.disconnect()
+    await reading_tells_the_author_nothing(room, alice, quiet)
 
 
 async def test_when_a_room_is_too_big_then_reads_send_no_receipts(settings):
     settings.CHAT_RECEIPTS_MAX_MEMBERS = 2
     room, (alice, bob, _carol) = await small_room("alice", "bob", "carol")
-    await database_sync_to_async(send)(room, alice, "hello")
-    alices_tab = await connected(alice)
-
-    await database_sync_to_async(services.membership_mark_read)(
-        user=bob, room=room, seq=1
-    )
-    await database_sync_to_async(send)(room, alice, "sentinel")
-
-    await next_is_sentinel(alices_tab, "sentinel")
-    await alices_tab.disconnect()
+    await reading_tells_the_author_nothing(room, alice, bob)
 
 
 async def test_when_someone_stops_sharing_then_open_pages_drop_them():
