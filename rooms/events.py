@@ -60,6 +60,10 @@ def room_payload(room: Room, *, name: str | None = None) -> dict[str, Any]:
     }
 
 
+# Where rooms.selectors puts a message's reactions (a list), read by message_payload.
+PREFETCHED_REACTIONS = "prefetched_reactions"
+
+
 def message_payload(
     message: Message, *, reactions: Iterable[Reaction] | None = None
 ) -> dict[str, Any]:
@@ -70,10 +74,12 @@ def message_payload(
     `mentions` are the ids of the people it names: each reader's client highlights
     the messages naming them (the payload is the same for everyone).
     Its reactions are `reactions` when the caller knows them (a new message has none),
-    else from a prefetch where there is one (selectors do that).
+    else those rooms.selectors prefetched, else read now.
     """
     if reactions is None:
-        reactions = message.reactions.all()
+        reactions = getattr(message, PREFETCHED_REACTIONS, None)
+    if reactions is None:
+        reactions = message.reactions.select_related("user")
     deleted = message.deleted_at is not None
     return {
         "id": message.pk,
