@@ -14,8 +14,12 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from chatsite import write_through  # noqa: E402
 from chatsite.socket_auth import SessionAuthMiddleware  # noqa: E402
 from rooms.routing import websocket_urlpatterns  # noqa: E402
+
+# Under daphne, a delivery goes out in the same turn of the loop (see the module).
+write_through.install()
 
 application = ProtocolTypeRouter(
     {
