@@ -8,6 +8,7 @@ reports presence (see rooms.realtime.Follower.answer)."""
 import logging
 from typing import Any
 
+from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -178,3 +179,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _send_frame(self, frame: dict[str, Any]) -> None:
         await self.send(text_data=events.encode(frame))
+
+    async def send(self, text_data=None, bytes_data=None, close=False) -> None:
+        """As channels' send, but a socket the client has begun to close is no error.
+
+        Between the client's close frame and daphne's disconnect message, daphne's
+        WebSocket layer (autobahn) raises on every send. In a busy room that happens
+        whenever someone closes a tab, and it is nobody's failure: the disconnect
+        message is on its way and ends this consumer."""
+        try:
+            await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
+        except Disconnected:
+            logger.debug("Not sent: %s is closing", self.channel_name)

@@ -11,10 +11,12 @@ import json
 import uuid
 
 import pytest
+from autobahn.exception import Disconnected
 from channels.db import database_sync_to_async
 from django.db import transaction
 
 from rooms import events, services
+from rooms.consumers import ChatConsumer
 from rooms.models import Membership, Message, Room
 from tests import realtime
 from tests.factories import RoomFactory, UserFactory, member, send
@@ -795,3 +797,24 @@ async def test_when_a_socket_sits_idle_for_more_than_ten_seconds_then_it_still_r
     frame = await receive(socket)
     assert frame["message"]["body"] == "are you still there?"
     await socket.disconnect()
+
+
+async def test_a_send_to_a_socket_its_client_is_closing_is_dropped_not_raised():
+    """daphne's WebSocket layer raises autobahn's Disconnected on a send between the
+    client's close frame and the disconnect message; that race is not an error. Any
+    other failure of a send still is."""
+    consumer = ChatConsumer()
+    consumer.channel_name = "closing-socket"
+
+    async def closing(message):
+        raise Disconnected("Attempt to send on a closed protocol")
+
+    consumer.base_send = closing
+    await consumer.send(text_data="{}")
+
+    async def broken(message):
+        raise ValueError("a real failure")
+
+    consumer.base_send = broken
+    with pytest.raises(ValueError):
+        await consumer.send(text_data="{}")
