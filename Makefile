@@ -18,7 +18,8 @@ install: $(STAMP)
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
-	exec $(VENV)/bin/daphne -b 127.0.0.1 -p $(PORT) --websocket_connect_timeout 10 chatsite.asgi:application
+	exec $(VENV)/bin/daphne -e tcp:port=$(PORT):interface=127.0.0.1:backlog=1024 \
+		--websocket_connect_timeout 10 chatsite.asgi:application
 
 test: install
 	$(VENV)/bin/pytest

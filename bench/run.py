@@ -432,6 +432,7 @@ class Bench:
                 "-e",
                 f"tcp:port={port}:interface=127.0.0.1:backlog={self.args.backlog}",
             ]
+        endpoint += ["--websocket_connect_timeout", "10"]
         log = open(self.workdir / f"daphne-{port}.log", "ab")
         process = self.procs.start(
             [
@@ -918,7 +919,7 @@ def environment(bench: Bench) -> dict:
             if bench.pin
             else "none"
         ),
-        "daphne_backlog": bench.args.backlog or "daphne default (50)",
+        "daphne_backlog": bench.args.backlog or "daphne's default (50)",
         "extra_env": bench.args.env,
         "commit": commit,
     }
@@ -940,8 +941,9 @@ def main() -> int:
     ap.add_argument(
         "--backlog",
         type=int,
-        default=0,
-        help="daphne listen backlog via an endpoint string (default: daphne's 50)",
+        default=1024,
+        help="daphne's listen backlog, as `make run` and the deployment unit set it "
+        "(0: daphne's default, 50)",
     )
     ap.add_argument(
         "--no-pin", dest="pin", action="store_false", help="do not use taskset"

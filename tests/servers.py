@@ -121,8 +121,9 @@ class Daphne:
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
                 [
-                    sys.executable, "-m", "daphne", "-b", "127.0.0.1",
-                    "-p", str(self.port), "--websocket_connect_timeout", "10",
+                    sys.executable, "-m", "daphne",
+                    "-e", f"tcp:port={self.port}:interface=127.0.0.1:backlog=1024",
+                    "--websocket_connect_timeout", "10",
                     "chatsite.asgi:application",
                 ],
                 cwd=ROOT, env=self.site.env, stdout=log, stderr=subprocess.STDOUT,

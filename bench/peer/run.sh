@@ -62,4 +62,5 @@ cp "$TEMPLATE/chat.sqlite3" "$RUN/"
 site_env "$RUN"
 export REDIS_URL="redis://127.0.0.1:${REDIS_PORT:-6379}/0"
 cd "$ROOT"
-exec "$PY" -m daphne -b 127.0.0.1 -p "$PORT" chatsite.asgi:application
+exec "$PY" -m daphne -e "tcp:port=$PORT:interface=127.0.0.1:backlog=1024" \
+  --websocket_connect_timeout 10 chatsite.asgi:application
