@@ -192,23 +192,26 @@ class RedisStore:
     def change(
         self, changes: list[Change], now: float, ttl: float
     ) -> list[tuple[Status, Status, bool]]:
-        """All in one round trip (a process refreshes all its connections at once)."""
-        pipe = self._client.pipeline(transaction=False)
-        for user_id, op, connection, status in changes:
-            self._change(
-                keys=self._keys(user_id),
-                args=[
-                    user_id,
-                    op,
-                    connection,
-                    status,
-                    now,
-                    now + ttl,
-                    math.ceil(ttl) + 1,
-                ],
-                client=pipe,
+        """Many changes in one pipeline (a process refreshes all its connections at
+        once); a single one, as each connect and disconnect makes, as one EVALSHA:
+        a pipeline first asks Redis whether its scripts are loaded, a second round
+        trip that the database thread, where this runs, spends waiting."""
+        calls = [
+            (
+                self._keys(user_id),
+                [user_id, op, connection, status, now, now + ttl, math.ceil(ttl) + 1],
             )
-        return [(b, a, bool(found)) for b, a, found in pipe.execute()]
+            for user_id, op, connection, status in changes
+        ]
+        if len(calls) == 1:
+            ((keys, args),) = calls
+            results = [self._change(keys=keys, args=args)]
+        else:
+            pipe = self._client.pipeline(transaction=False)
+            for keys, args in calls:
+                self._change(keys=keys, args=args, client=pipe)
+            results = pipe.execute()
+        return [(b, a, bool(found)) for b, a, found in results]
 
     def due(self, now: float) -> list[int]:
         key = f"{settings.CHAT_PRESENCE_PREFIX}:due"
