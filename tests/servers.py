@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,6 +44,16 @@ def stop(process: subprocess.Popen, timeout: float = 10) -> None:
             process.wait()
 
 
+@contextmanager
+def stopped_on_failure(process: subprocess.Popen) -> Iterator[None]:
+    """A server that never came up must not outlive the test that started it."""
+    try:
+        yield
+    except BaseException:
+        stop(process)
+        raise
+
+
 class RedisServer:
     """redis-server on a free loopback port, nothing persisted."""
 
@@ -66,7 +78,8 @@ class RedisServer:
             ],
             stdout=subprocess.DEVNULL,
         )
-        wait_for_port(self.port, self.process)
+        with stopped_on_failure(self.process):
+            wait_for_port(self.port, self.process)
         return self
 
     def stop(self) -> None:
@@ -128,9 +141,10 @@ class Daphne:
                 ],
                 cwd=ROOT, env=self.site.env, stdout=log, stderr=subprocess.STDOUT,
             )
-        wait_for_port(self.port, self.process)
-        with urllib.request.urlopen(f"{self.url}/healthz", timeout=10) as response:
-            assert response.status == 200
+        with stopped_on_failure(self.process):
+            wait_for_port(self.port, self.process)
+            with urllib.request.urlopen(f"{self.url}/healthz", timeout=10) as response:
+                assert response.status == 200
         return self
 
     def stop(self) -> None:
