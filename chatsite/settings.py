@@ -322,9 +322,9 @@ CHAT_HISTORY_PAGE_SIZE = 50
 CHAT_RESUME_LIMIT = int(os.environ.get("CHAT_RESUME_LIMIT", "500"))
 # Live connections: how often one re-reads its session (a sign-in ended in a way that
 # announces nothing, such as an expiry, ends it within this time; each re-check is two
-# queries in the one database thread, so 10,000 sockets at 300 s cost 33 a second); how long a socket may
-# send nothing (the browser client pings at least every 30 s) before it is closed; how
-# many sockets one user may hold open in one server process.
+# queries in the one database thread, so 10,000 sockets at 300 s cost 33 a second);
+# how long a socket may send nothing (the browser client pings at least every 30 s)
+# before it is closed; how many sockets one user may hold open in one server process.
 CHAT_SESSION_RECHECK_SECONDS = float(os.environ.get("CHAT_SESSION_RECHECK_SECONDS", "300"))
 CHAT_SOCKET_IDLE_SECONDS = float(os.environ.get("CHAT_SOCKET_IDLE_SECONDS", "90"))
 CHAT_MAX_SOCKETS_PER_USER = int(os.environ.get("CHAT_MAX_SOCKETS_PER_USER", "20"))

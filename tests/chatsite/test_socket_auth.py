@@ -101,7 +101,12 @@ async def test_a_closed_accounts_session_is_anonymous():
 
 
 def test_the_session_key_comes_from_the_cookie_header_only():
-    assert session_key_of({"headers": [(b"cookie", f"{COOKIE}=abc123".encode())]}) == "abc123"
-    assert session_key_of({"headers": [(b"x-cookie", f"{COOKIE}=abc".encode())]}) is None
+    assert (
+        session_key_of({"headers": [(b"cookie", f"{COOKIE}=abc123".encode())]})
+        == "abc123"
+    )
+    assert (
+        session_key_of({"headers": [(b"x-cookie", f"{COOKIE}=abc".encode())]}) is None
+    )
     assert session_key_of({"headers": [(b"cookie", f"{COOKIE}=".encode())]}) is None
     assert session_key_of({}) is None
