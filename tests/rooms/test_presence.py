@@ -7,6 +7,7 @@ import json
 import time
 
 import pytest
+import redis
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
@@ -69,6 +70,21 @@ def test_one_connection_is_online_then_away_then_offline(store):
     )
     assert status_of(alice) == "away"
 
+    presence.presence_remove(user_id=alice.pk, connection="tab-one-1")
+    assert status_of(alice) == "offline"
+
+
+def test_when_redis_has_lost_its_scripts_changes_and_reads_still_work(settings):
+    """A Redis restart empties its script cache: each call loads the script again."""
+    scripts = redis.Redis.from_url(settings.REDIS_URL)
+    alice = UserFactory()
+
+    scripts.script_flush()
+    presence.presence_connect(user_id=alice.pk, connection="tab-one-1")
+    scripts.script_flush()
+    assert status_of(alice) == "online"
+
+    scripts.script_flush()
     presence.presence_remove(user_id=alice.pk, connection="tab-one-1")
     assert status_of(alice) == "offline"
 
