@@ -180,7 +180,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def _send_frame(self, frame: dict[str, Any]) -> None:
         await self.send(text_data=events.encode(frame))
 
-    async def send(self, text_data=None, bytes_data=None, close=False) -> None:
+    async def send(
+        self,
+        text_data: str | None = None,
+        bytes_data: bytes | None = None,
+        close: bool | int = False,
+    ) -> None:
         """As channels' send, but a socket the client has begun to close is no error.
 
         Between the client's close frame and daphne's disconnect message, daphne's
