@@ -19,6 +19,15 @@ exactly as before, so consumers that know nothing of listeners keep working.
 A listener channel is process-local by design: it can be a member of groups, but
 `send()` to it from another process reaches no one. The chat only ever addresses
 groups.
+
+When the process's subscriber connection to Redis breaks, every listener and channel
+hears CONNECTION_LOST: events published meanwhile are lost to them. They hear it again
+when the subscriber is back. channels-redis counts a group as subscribed until Redis
+confirms otherwise, so a connection may join its groups during the outage (and send:
+the database does not need Redis); without the second notice it would stay deaf to
+whatever was published before the subscriber came back, and never be told to catch up.
+Leaving a group always succeeds locally, so a connection that ends during an outage
+leaves none of its groups behind.
 """
 
 import asyncio
@@ -33,18 +42,25 @@ from channels_redis.pubsub import (
     RedisSingleShardConnection,
 )
 from channels_redis.utils import _wrap_close
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger(__name__)
 
 Listener = Callable[[dict[str, Any]], Awaitable[bool]]
 
 # What every local listener and channel hears when the process's Redis connection
-# breaks: events published meanwhile are lost, so connections should close and let
-# their clients reconnect and catch up from the database.
+# breaks, and again when it is back: events published meanwhile are lost, so
+# connections should close and let their clients reconnect and catch up from the
+# database.
 CONNECTION_LOST = {"type": "layer.connection_lost"}
 
 
 class FanoutShardConnection(RedisSingleShardConnection):
+    # From a failed read until a read succeeds again, which is after redis-py has
+    # reconnected and subscribed to every channel again.
+    _broken = False
+
     async def _do_receiving(self) -> None:
         # As channels-redis' loop, but the fan-out is awaited here, so events reach
         # sockets in the order Redis delivered them.
@@ -54,7 +70,9 @@ class FanoutShardConnection(RedisSingleShardConnection):
                     message = await self._pubsub.get_message(
                         ignore_subscribe_messages=True, timeout=0.1
                     )
-                    self._broken = False
+                    if self._broken:
+                        self._broken = False
+                        await self.channel_layer.connection_lost()
                     if message is not None:
                         await self.channel_layer.dispatch(message)
                 else:
@@ -63,7 +81,7 @@ class FanoutShardConnection(RedisSingleShardConnection):
                 raise
             except BaseException:
                 logger.exception("Unexpected exception in receive task")
-                if not getattr(self, "_broken", False):
+                if not self._broken:
                     self._broken = True
                     await self.channel_layer.connection_lost()
                 await asyncio.sleep(1)
@@ -91,8 +109,18 @@ class FanoutLoopLayer(RedisPubSubLoopLayer):
         self.groups.setdefault(group_channel, set()).add(channel)
         await self._get_shard(group_channel).subscribe(group_channel)
 
+    async def group_discard(self, group: str, channel: str) -> None:
+        """Leaves the group here even if Redis cannot be told: the Redis subscription
+        of a group left empty then stays (and is renewed on reconnect), which only
+        costs messages nobody here takes."""
+        try:
+            await super().group_discard(group, channel)
+        except (RedisConnectionError, RedisTimeoutError):
+            logger.warning("Could not unsubscribe from %s; Redis is unreachable", group)
+
     async def connection_lost(self) -> None:
-        """Tells every listener and channel of this process, once per break."""
+        """Tells every listener and channel of this process, when a break is noticed
+        and when it is over."""
         data = self.channel_layer.serialize(CONNECTION_LOST)
         for channel, listener in tuple(self.listeners.items()):
             try:

@@ -13,6 +13,7 @@ from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
+from redis.exceptions import RedisError
 
 from chatsite.layers import CONNECTION_LOST
 from rooms import connections, events, protocol, sessions
@@ -81,6 +82,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
         try:
             await follower.start()
+        except RedisError:
+            # The client retries with backoff, then resumes from its last seq.
+            connections.release_socket(user.pk)
+            logger.warning("Refused a socket: the channel layer cannot reach Redis")
+            await self.close(code=CLOSE_LAYER_LOST)
+            return
         except BaseException:
             connections.release_socket(user.pk)
             raise

@@ -135,14 +135,19 @@ class Follower:
 
     async def start(self) -> None:
         """Follows the user's own group and every room they are a member of, then
-        counts as present."""
-        await self.channel_layer.group_add(
-            events.user_group(self.user.pk), self.channel_name
-        )
-        for room_id in await member_room_ids(self.user):
-            await self.follow(room_id)
-        if self.presence_id is not None:
-            await tracker().add(self.user.pk, self.presence_id)
+        counts as present. If that fails (the channel layer cannot reach Redis),
+        whatever it had joined is left again before the error goes on."""
+        try:
+            await self.channel_layer.group_add(
+                events.user_group(self.user.pk), self.channel_name
+            )
+            for room_id in await member_room_ids(self.user):
+                await self.follow(room_id)
+            if self.presence_id is not None:
+                await tracker().add(self.user.pk, self.presence_id)
+        except BaseException:
+            await self.stop()
+            raise
 
     async def stop(self) -> None:
         if self.presence_id is not None:

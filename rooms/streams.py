@@ -131,13 +131,20 @@ class Listener:
         )
         # One long-lived receive: cancelling a pending receive would drop the channel.
         self._receiver = asyncio.create_task(self._receive(layer, channel))
-        await self.follower.start()
+        try:
+            await self.follower.start()
+        except BaseException:
+            await self._stop_receiving()
+            raise
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
+        await self._stop_receiving()
+        await self.follower.stop()
+
+    async def _stop_receiving(self) -> None:
         self._receiver.cancel()
         await asyncio.gather(self._receiver, return_exceptions=True)
-        await self.follower.stop()
 
     async def _receive(self, layer: Any, channel: str) -> None:
         while True:

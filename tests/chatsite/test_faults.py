@@ -231,6 +231,42 @@ def test_when_the_layer_loses_redis_open_sockets_are_closed_so_clients_catch_up(
                 socket.recv(timeout=5)
 
 
+def test_a_socket_opened_while_redis_is_down_is_told_to_catch_up_once_it_is_back(
+    daphne, redis
+):
+    """channels-redis counts a group as subscribed until Redis says otherwise, so a
+    socket may open during an outage (and send: the database needs no Redis). What is
+    published before the layer has subscribed again never reaches it, so once the
+    layer is back it closes the socket and the client reconnects and catches up. A
+    socket whose groups the layer would have to subscribe to afresh is refused."""
+    alice = Session(daphne.url).signup()
+    bob = Session(daphne.url).signup()
+    carol = Session(daphne.url).signup()
+    with open_socket(daphne, bob) as socket:
+        redis.stop()
+        with pytest.raises(ConnectionClosed):
+            while True:
+                socket.recv(timeout=5)
+    with pytest.raises(InvalidStatus):
+        with open_socket(daphne, carol):
+            pass
+    wait_for_log(daphne, "Refused a socket: the channel layer cannot reach Redis")
+    with open_socket(daphne, bob) as socket:
+        socket.send(json.dumps(send_frame("sent while Redis was down")))
+        acked = next_frame(socket, "ack")
+        lost = alice.send("general", "also sent while Redis was down")
+        redis.start()
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                socket.recv(timeout=10)
+    assert closed.value.rcvd.code == 4503
+    with open_socket(daphne, bob) as socket:
+        missed = [m["seq"] for m in resume(socket, acked["seq"] - 1)]
+    assert missed[:2] == [acked["seq"], lost["seq"]]
+    # No handler failed on the way, though every unsubscribe and Carol's subscribe did.
+    assert "Exception inside application" not in daphne.log.read_text()
+
+
 def test_a_daphne_told_to_stop_does_not_wait_for_a_long_poll(daphne):
     """A deploy stops daphne with SIGTERM: a poll waiting for events must not hold it."""
     bob = Session(daphne.url).signup()
