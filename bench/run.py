@@ -720,24 +720,33 @@ class Bench:
         }
 
     def scenario_storm(self) -> dict:
-        _, port = self.start_daphne()
+        """Also records the server's CPU time during the reconnects: close to the
+        storm's length means the core was the limit, far below means waiting was."""
+        process, port = self.start_daphne()
         storm = self.size["storm"]
-        result = self.node(
-            "storm.js",
-            "--url",
-            f"ws://127.0.0.1:{port}",
-            "--accounts",
-            str(self.accounts),
-            "--rooms",
-            str(storm["rooms"]),
-            "--members",
-            str(storm["members"]),
-            "--gap",
-            str(storm["gap"]),
-            "--timeout",
-            "60",
-            timeout=240,
-        )
+        with Sampler([process.pid]) as sampler:
+            result = self.node(
+                "storm.js",
+                "--url",
+                f"ws://127.0.0.1:{port}",
+                "--accounts",
+                str(self.accounts),
+                "--rooms",
+                str(storm["rooms"]),
+                "--members",
+                str(storm["members"]),
+                "--gap",
+                str(storm["gap"]),
+                "--timeout",
+                "60",
+                timeout=240,
+            )
+        if (start := result.get("storm_started_epoch_ms")) is not None:
+            end = start + result["storm_window_ms"]
+            before = [cpu for at, cpu, _ in sampler.samples if at <= start]
+            during = [cpu for at, cpu, _ in sampler.samples if at <= end]
+            if before and during:
+                result["server_cpu_s"] = round(during[-1] - before[-1], 2)
         self.stop_daphnes()
         return result
 

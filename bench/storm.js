@@ -192,6 +192,7 @@ async function main() {
 
   // 4. everybody back at once
   const t0 = performance.now();
+  const startedEpochMs = Date.now();
   const caughtUp = new Array(storm.length).fill(null);
   const connectMs = new Array(storm.length).fill(null);
   let attempts = 0;
@@ -238,6 +239,7 @@ async function main() {
     caught_up_ms: { p50: r(percentile(caught, 0.5)), p99: r(percentile(caught, 0.99)), max: r(caught[caught.length - 1]) },
     reconnect_ms: { p50: r(percentile(connected, 0.5)), p99: r(percentile(connected, 0.99)), max: r(connected[connected.length - 1]) },
     storm_window_ms: r(doneMs),
+    storm_started_epoch_ms: startedEpochMs,
     connect_attempts: attempts,
     resyncs: storm.reduce((a, c) => a + c.resyncs, 0),
     errors: Object.values(errors).reduce((a, b) => a + b, 0),
