@@ -253,22 +253,25 @@ def presence_event(*, user_id: int, status: Status) -> dict[str, object]:
     return {"type": "presence", "user": user_id, "status": status}
 
 
-def _announce(user_id: int, before: Status, after: Status) -> None:
-    """Tells everyone who shares a room with the user (DMs are rooms too)."""
+def _announce(
+    user_id: int, before: Status, after: Status, room_ids: Iterable[int] | None
+) -> None:
+    """Tells everyone who shares a room with the user (DMs are rooms too): the rooms
+    of `room_ids` if the caller has just read them, else those read now."""
     if before != after:
+        if room_ids is None:
+            room_ids = selectors.member_room_ids(user=user_id)
         events.publish_many_on_commit(
-            (
-                (events.presence_group(room_id), room_id)
-                for room_id in selectors.member_room_ids(user=user_id)
-            ),
+            ((events.presence_group(room_id), room_id) for room_id in room_ids),
             presence_event(user_id=user_id, status=after),
             topic=events.PRESENCE_TOPIC,
         )
 
 
-def _apply(changes: list[Change]) -> list[bool]:
+def _apply(changes: list[Change], room_ids: Iterable[int] | None = None) -> list[bool]:
     """Applies changes and announces the transitions; False for a report that found
-    no entry. Redis being unreachable is logged and otherwise ignored."""
+    no entry. Redis being unreachable is logged and otherwise ignored. `room_ids`:
+    the member rooms of a single change's user, if the caller has them."""
     if not changes:
         return []
     try:
@@ -277,15 +280,25 @@ def _apply(changes: list[Change]) -> list[bool]:
         logger.warning("Presence store unreachable; %d changes skipped", len(changes))
         return [True] * len(changes)
     for (user_id, *_), (before, after, _found) in zip(changes, results, strict=True):
-        _announce(user_id, before, after)
+        _announce(user_id, before, after, room_ids)
     return [found for _, _, found in results]
 
 
-def presence_connect(*, user_id: int, connection: str, status: str = "online") -> None:
+def presence_connect(
+    *,
+    user_id: int,
+    connection: str,
+    status: str = "online",
+    room_ids: Iterable[int] | None = None,
+) -> None:
     """Adds a live connection's entry with `status`, or, if it is there, pushes its
     expiry CHAT_PRESENCE_TTL seconds forward and keeps the status its client reported
-    (which may have come through another process, over HTTP)."""
-    _apply([(user_id, "refresh", connection, status)])
+    (which may have come through another process, over HTTP).
+
+    `room_ids`: the user's member rooms, as the connection has just read them to
+    follow them (selectors.member_room_ids), so that coming online need not read them
+    again."""
+    _apply([(user_id, "refresh", connection, status)], room_ids)
 
 
 def presence_report(*, user_id: int, connection: str, status: str) -> bool:

@@ -65,11 +65,14 @@ class PresenceTracker:
         self.connections: dict[str, tuple[int, str]] = {}
         self._task: asyncio.Task | None = None
 
-    async def add(self, user_id: int, connection: str) -> None:
+    async def add(self, user_id: int, connection: str, room_ids: list[int]) -> None:
+        """`room_ids`: the user's member rooms, just read (presence_connect)."""
         self.connections[connection] = (user_id, "online")
         if self._task is None:
             self._task = asyncio.create_task(self._refresh())
-        await presence_connect(user_id=user_id, connection=connection)
+        await presence_connect(
+            user_id=user_id, connection=connection, room_ids=room_ids
+        )
 
     def note(self, connection: str, status: str) -> None:
         """What the client reported, to restore if its entry is ever lost."""
@@ -141,10 +144,11 @@ class Follower:
             await self.channel_layer.group_add(
                 events.user_group(self.user.pk), self.channel_name
             )
-            for room_id in await member_room_ids(self.user):
+            room_ids = await member_room_ids(self.user)
+            for room_id in room_ids:
                 await self.follow(room_id)
             if self.presence_id is not None:
-                await tracker().add(self.user.pk, self.presence_id)
+                await tracker().add(self.user.pk, self.presence_id, room_ids)
         except BaseException:
             await self.stop()
             raise

@@ -29,12 +29,16 @@ def room_access(*, user: User, slug: str) -> RoomAccess:
     A private room a user cannot read raises the same error as a missing one, so its
     existence does not leak.
     """
-    room = room_by_slug(slug=slug)
+    # A member's room comes with the membership, in one query: the common case of
+    # every frame about a room (a resume, a read, typing).
     membership = (
-        Membership.objects.filter(room=room, user=user).first()
+        Membership.objects.select_related("room")
+        .filter(room__slug=slug, user=user)
+        .first()
         if user.is_authenticated
         else None
     )
+    room = membership.room if membership is not None else room_by_slug(slug=slug)
     if not permissions.can_read(user, room, membership):
         raise NotFound("No such room.")
     return RoomAccess(room=room, membership=membership)

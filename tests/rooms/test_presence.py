@@ -10,6 +10,8 @@ import pytest
 import redis
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from rooms import events, presence
 from tests.factories import RoomFactory, UserFactory, member
@@ -170,6 +172,36 @@ async def test_the_sweep_announces_who_a_crashed_process_left_behind(store, sett
     }
     # Announced once: nothing is left due for a second sweep.
     assert presence._store().due(time.time()) == []
+
+
+@database_sync_to_async
+def queries_of_connect(**kwargs) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        presence.presence_connect(**kwargs)
+    return len(queries)
+
+
+async def test_coming_online_with_the_rooms_known_announces_there_without_a_read(
+    store,
+):
+    """A socket has just read the user's rooms to follow them: no second read."""
+    room = await make_room()
+    alice = await add_member(room)
+    ear = await RoomEar.of(room)
+
+    assert (
+        await queries_of_connect(
+            user_id=alice.pk, connection="tab-one-1", room_ids=[room.pk]
+        )
+        == 0
+    )
+
+    assert await ear.next() == {
+        "type": "presence",
+        "user": alice.pk,
+        "status": "online",
+        "topic": events.PRESENCE_TOPIC,
+    }
 
 
 async def test_only_transitions_are_announced_to_the_users_rooms(store):

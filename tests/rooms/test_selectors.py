@@ -33,13 +33,18 @@ def test_when_a_signed_in_user_opens_a_public_room_then_access_without_membershi
     assert not access.is_member
 
 
-def test_when_a_member_opens_a_private_room_then_access_with_their_membership():
+def test_when_a_member_opens_a_private_room_then_access_with_their_membership(
+    django_assert_num_queries,
+):
     room = RoomFactory(kind=Room.Kind.PRIVATE)
     alice = member(room)
 
-    access = selectors.room_access(user=alice, slug=room.slug)
+    # One read: every frame about a room checks access first.
+    with django_assert_num_queries(1):
+        access = selectors.room_access(user=alice, slug=room.slug)
 
     assert access.is_member
+    assert access.room == room
     assert access.membership.user == alice
 
 
