@@ -79,9 +79,22 @@ class RoomAdmin(ModerationActions, admin.ModelAdmin):
     def unarchive(self, request: HttpRequest, queryset: QuerySet[Room]) -> None:
         self._each(request, queryset, moderation.room_unarchive, "Unarchived")
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Room | None = None):
+        fields = super().get_readonly_fields(request, obj)
+        # A direct message stays one (services.room_edit).
+        return (*fields, "kind") if obj is not None and obj.is_direct else fields
+
+    def formfield_for_choice_field(self, db_field, request: HttpRequest, **kwargs):
+        if db_field.name == "kind":
+            kwargs["choices"] = [
+                (kind.value, kind.label)
+                for kind in (Room.Kind.PUBLIC, Room.Kind.PRIVATE)
+            ]
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
+
     def save_model(self, request: HttpRequest, obj: Room, form, change: bool) -> None:
         if change:
-            super().save_model(request, obj, form, change)
+            services.room_edit(room=obj, name=obj.name, topic=obj.topic, kind=obj.kind)
             return
         room = services.room_create(
             creator=request.user, name=obj.name, topic=obj.topic, kind=obj.kind

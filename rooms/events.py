@@ -177,22 +177,28 @@ def publish_on_commit(
     room_id: int | None = None,
     subscribe: int | None = None,
     unsubscribe: int | None = None,
+    members_only: int | None = None,
     ends_session: str | None = None,
 ) -> None:
     """Sends `payload` to `group` once the current transaction commits.
 
     `room_id` lets a consumer drop the event if its socket has just left that room.
     `subscribe` / `unsubscribe` ask the user's consumers to start or stop following a
-    room's group before they forward the event. `ends_session` (a session key, or
-    "*" for all) ends the connections signed in on it after they forward the event
-    (rooms.sessions).
+    room's group before they forward the event; `members_only` asks every connection
+    following the room to stop unless its user may still read it. `ends_session` (a
+    session key, or "*" for all) ends the connections signed in on it after they
+    forward the event (rooms.sessions). Only the hints given travel with the event.
     """
+    hints = {
+        "subscribe": subscribe,
+        "unsubscribe": unsubscribe,
+        "members_only": members_only,
+        "ends_session": ends_session,
+    }
     publish_many_on_commit(
         [(group, room_id)],
         payload,
-        subscribe=subscribe,
-        unsubscribe=unsubscribe,
-        ends_session=ends_session,
+        **{name: value for name, value in hints.items() if value is not None},
     )
 
 

@@ -29,6 +29,11 @@ def member_room_ids(user: User) -> list[int]:
 
 
 @database_sync_to_async
+def may_read(user: User, room_id: int) -> bool:
+    return selectors.may_read(user=user, room_id=room_id)
+
+
+@database_sync_to_async
 def handle_frame(
     user: User, frame: dict[str, Any], connection: str | None = None
 ) -> protocol.Reply:
@@ -207,6 +212,11 @@ class Follower:
             await self.follow(room_id)
         if room_id := event.get("unsubscribe"):
             await self.unfollow(room_id)
+        room_id = event.get("members_only")
+        if room_id in self.room_ids and not await may_read(self.user, room_id):
+            # Told why, once, as it stops following.
+            await self.unfollow(room_id)
+            return event["text"]
         room_id = event.get("room_id")
         if room_id is not None and room_id not in self.room_ids:
             return None

@@ -44,6 +44,15 @@ def room_access(*, user: User, slug: str) -> RoomAccess:
     return RoomAccess(room=room, membership=membership)
 
 
+def may_read(*, user: User, room_id: int) -> bool:
+    """Whether the user may read the room now (its kind, their membership)."""
+    room = Room.objects.filter(pk=room_id).first()
+    if room is None:
+        return False
+    membership = Membership.objects.filter(room=room, user=user).first()
+    return permissions.can_read(user, room, membership)
+
+
 def room_by_slug(*, slug: str) -> Room:
     """The room, for a caller that checks access itself (with a membership it reads
     anyway, as the send path does under its lock); NotFound if there is none."""

@@ -101,6 +101,35 @@ def room_create(
     return room
 
 
+def room_edit(*, room: Room, name: str, topic: str, kind: str) -> Room:
+    """Saves a room's name, topic and kind, as staff set them in the admin.
+
+    A direct message stays one, and no room becomes one. A public room made private
+    stops reaching those who only read it because it was public: every connection
+    following it hears `room_private`, and those whose user may no longer read it
+    stop following it then (rooms.realtime). Its slug stays: links keep working for
+    its members."""
+    if kind not in Room.Kind.values:
+        raise InvalidInput("No such kind of room.")
+    name = name.strip()
+    if not name:
+        raise InvalidInput("A room needs a name.")
+    with transaction.atomic():
+        before = Room.objects.select_for_update().get(pk=room.pk)
+        if before.is_direct != (kind == Room.Kind.DIRECT):
+            raise InvalidInput("A direct message stays one; a room cannot become one.")
+        room.name, room.topic, room.kind = name, topic.strip(), kind
+        room.save(update_fields=["name", "topic", "kind"])
+        if before.is_public and not room.is_public:
+            events.publish_on_commit(
+                events.room_group(room.pk),
+                {"type": "room_private", "room": room.slug},
+                room_id=room.pk,
+                members_only=room.pk,
+            )
+    return room
+
+
 # --- Memberships --------------------------------------------------------------------
 
 

@@ -150,3 +150,33 @@ def test_scrolling_up_loads_older_messages_and_keeps_the_view_still(sign_up, liv
     assert scroller.evaluate("el => el.scrollTop") > 0
     expect(anchor).to_be_in_viewport()
     expect(alice.messages("Message 1")).not_to_be_in_viewport()
+
+
+def test_a_visitor_of_a_room_made_private_is_told_and_hears_no_more(sign_up, live_site):
+    alice = sign_up("Alice")
+    name = unique("Open ")
+    alice.create_room(name)
+    alice.expect_connected()
+    slug = alice.page.url.rstrip("/").rsplit("/", 1)[-1]
+    bob = sign_up("Bob")
+    bob.page.goto(f"/r/{slug}/")
+    bob.expect_connected()
+    expect(bob.page.get_by_role("button", name="Join room")).to_be_visible()
+
+    live_site.manage(
+        "shell",
+        "-c",
+        "from rooms.models import Room\n"
+        "from rooms.services import room_edit\n"
+        f"room = Room.objects.get(slug={slug!r})\n"
+        "room_edit(room=room, name=room.name, topic=room.topic, kind='private')\n",
+    )
+
+    notice = "This room is now private: only its members can read it."
+    expect(bob.page.locator(".join-bar")).to_have_text(notice)
+    expect(bob.page.get_by_role("button", name="Join room")).to_have_count(0)
+    secret = unique("members only ")
+    alice.send(secret)
+    expect(alice.messages(secret)).to_have_count(1)
+    bob.page.wait_for_timeout(1_000)
+    expect(bob.messages(secret)).to_have_count(0)

@@ -171,6 +171,51 @@ def test_when_staff_add_a_room_in_the_admin_then_it_is_made_by_the_service(
     assert Membership.objects.get(room=room).user == admin_user
 
 
+@pytest.mark.django_db(transaction=True)
+async def test_when_staff_make_a_room_private_in_the_admin_then_readers_are_cut_off_live(
+    admin_client,
+):
+    room = await database_sync_to_async(RoomFactory)(name="Open house")
+    reader = await database_sync_to_async(UserFactory)()
+    socket = await realtime.connect(reader)
+    await realtime.receive_until(socket, "hello")
+    await realtime.send(socket, {"type": "resume", "rooms": {room.slug: 0}})
+    await realtime.receive_until(socket, "messages")
+
+    response = await database_sync_to_async(admin_client.post)(
+        reverse("admin:rooms_room_change", args=[room.pk]),
+        {"name": "Open house", "topic": "", "kind": "private"},
+    )
+
+    assert response.status_code == 302
+    assert (await realtime.receive_until(socket, "room_private"))["room"] == room.slug
+    stored = await database_sync_to_async(Room.objects.get)(pk=room.pk)
+    assert stored.kind == Room.Kind.PRIVATE
+    await socket.disconnect()
+
+
+@pytest.mark.django_db
+def test_when_staff_edit_rooms_in_the_admin_then_no_room_becomes_a_dm_nor_a_dm_a_room(
+    admin_client,
+):
+    room = RoomFactory(kind=Room.Kind.PUBLIC)
+    dm = RoomFactory(kind=Room.Kind.DIRECT)
+
+    refused = admin_client.post(
+        reverse("admin:rooms_room_change", args=[room.pk]),
+        {"name": room.name, "topic": "", "kind": "direct"},
+    )
+    admin_client.post(
+        reverse("admin:rooms_room_change", args=[dm.pk]),
+        {"name": dm.name, "topic": "", "kind": "public"},
+    )
+
+    assert refused.status_code == 200  # the form again, with its error
+    assert "kind" in refused.context["adminform"].form.errors
+    assert Room.objects.get(pk=room.pk).kind == Room.Kind.PUBLIC
+    assert Room.objects.get(pk=dm.pk).kind == Room.Kind.DIRECT
+
+
 @pytest.mark.django_db
 def test_when_staff_remove_a_membership_in_the_admin_then_it_is_left_through_the_service(
     admin_client,

@@ -85,3 +85,39 @@ async def test_a_first_dm_appears_in_the_other_person_s_open_tab_named_for_the_s
     await database_sync_to_async(send)(room, alice, "psst")
     assert (await realtime.receive_until(tab, "message"))["message"]["body"] == "psst"
     await tab.disconnect()
+
+
+async def test_a_room_made_private_stops_reaching_readers_who_are_not_members():
+    owner, member, reader = await database_sync_to_async(_people)(
+        "owner", "member", "reader"
+    )
+    room = await database_sync_to_async(services.room_create)(
+        creator=owner, name=f"Open {uuid.uuid4().hex[:6]}"
+    )
+    await database_sync_to_async(services.membership_join)(user=member, room=room)
+    tabs = {}
+    for person in (member, reader):
+        tab = tabs[person] = await realtime.connect(person)
+        await realtime.receive_until(tab, "hello")
+        # The reader follows the room as a public one, by resuming it.
+        await realtime.send(tab, {"type": "resume", "rooms": {room.slug: 0}})
+        await realtime.receive_until(tab, "messages")
+
+    await database_sync_to_async(services.room_edit)(
+        room=room, name=room.name, topic=room.topic, kind=Room.Kind.PRIVATE
+    )
+    for tab in tabs.values():
+        assert await realtime.receive_until(tab, "room_private") == {
+            "type": "room_private",
+            "room": room.slug,
+        }
+    await database_sync_to_async(send)(room, owner, "members only now")
+
+    said = await realtime.receive_until(tabs[member], "message")
+    assert said["message"]["body"] == "members only now"
+    assert await tabs[reader].receive_nothing(timeout=1)
+    await realtime.send(tabs[reader], {"type": "resume", "rooms": {room.slug: 0}})
+    error = await realtime.receive(tabs[reader])
+    assert error["type"] == "error" and error["code"] == "not_found"
+    for tab in tabs.values():
+        await tab.disconnect()

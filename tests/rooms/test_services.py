@@ -495,6 +495,53 @@ def test_when_a_private_room_is_created_then_it_is_private():
     assert room.kind == Room.Kind.PRIVATE
 
 
+# --- room_edit ---------------------------------------------------------------------------
+
+
+def test_staff_rename_a_room_and_make_it_private_keeping_its_slug():
+    room = RoomFactory(name="Open plan", topic="")
+
+    services.room_edit(
+        room=room, name="  Closed plan ", topic=" quiet ", kind=Room.Kind.PRIVATE
+    )
+
+    stored = Room.objects.get(pk=room.pk)
+    assert (stored.name, stored.topic, stored.kind) == (
+        "Closed plan",
+        "quiet",
+        Room.Kind.PRIVATE,
+    )
+    assert stored.slug == room.slug
+
+
+@pytest.mark.parametrize(
+    "start, kind",
+    [
+        (Room.Kind.DIRECT, Room.Kind.PUBLIC),
+        (Room.Kind.DIRECT, Room.Kind.PRIVATE),
+        (Room.Kind.PUBLIC, Room.Kind.DIRECT),
+        (Room.Kind.PRIVATE, Room.Kind.DIRECT),
+        (Room.Kind.PUBLIC, "secret"),
+    ],
+)
+def test_a_dm_stays_one_and_no_room_becomes_one(start, kind):
+    room = RoomFactory(kind=start)
+
+    with pytest.raises(InvalidInput):
+        services.room_edit(room=room, name="Renamed", topic="", kind=kind)
+
+    assert Room.objects.get(pk=room.pk).kind == start
+
+
+def test_a_room_needs_a_name():
+    room = RoomFactory(name="Named")
+
+    with pytest.raises(InvalidInput):
+        services.room_edit(room=room, name="   ", topic="", kind=room.kind)
+
+    assert Room.objects.get(pk=room.pk).name == "Named"
+
+
 # --- memberships -------------------------------------------------------------------------
 
 

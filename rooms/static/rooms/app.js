@@ -405,6 +405,19 @@ const HANDLERS = {
       showError("You are no longer a member of this room.");
     }
   },
+  room_private(frame) {
+    // Members hear it too and stay; for anyone else the server has stopped sending,
+    // and joining is no longer open to them.
+    if (frame.room === slug && !isMember) {
+      const text = "This room is now private: only its members can read it.";
+      const notice = document.createElement("p");
+      notice.className = "join-bar";
+      notice.textContent = text;
+      document.querySelector("[data-join-bar]")?.replaceWith(notice);
+      actions.setMember(false);
+      list.announce(text);
+    }
+  },
   read(frame) {
     sidebar.markRead(frame.room, frame.seq);
   },
