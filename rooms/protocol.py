@@ -201,10 +201,9 @@ def handle(
 
 def _send(user: User, frame: dict[str, Any]) -> Reply:
     # Access is checked by message_send, with the membership it reads under its lock.
-    room = selectors.room_by_slug(slug=frame["room"])
     result = services.message_send(
         author=user,
-        room=room,
+        room=frame["room"],
         body=frame["body"],
         client_id=frame["client_id"],
         reply_to=frame["reply_to"],
@@ -214,7 +213,7 @@ def _send(user: User, frame: dict[str, Any]) -> Reply:
             {
                 "type": "ack",
                 "client_id": str(frame["client_id"]),
-                "room": room.slug,
+                "room": frame["room"],
                 "seq": result.message.seq,
                 "id": result.message.pk,
                 "duplicate": not result.created,

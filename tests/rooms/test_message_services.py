@@ -548,3 +548,24 @@ def test_when_a_message_is_deleted_then_its_payload_shows_no_reactions_or_quote(
     payload = events.message_payload(fresh(message))
 
     assert (payload["reactions"], payload["reply_to"]) == ([], None)
+
+
+def test_a_send_by_slug_reads_and_locks_its_room_in_the_statement_that_claims_its_seq(
+    django_assert_num_queries,
+):
+    """The hot path's SQL: claim the seq (the room comes back with it), read the
+    membership, insert, mark it read; plus the savepoint of the test's transaction."""
+    room = RoomFactory()
+    alice = member(room)
+    services.message_send(author=alice, room=room.slug, body="warm up")
+
+    with django_assert_num_queries(6):
+        result = services.message_send(author=alice, room=room.slug, body="hello")
+
+    assert result.message.seq == 2
+    assert Room.objects.get(pk=room.pk).last_seq == 2
+
+
+def test_a_send_to_a_room_that_is_not_there_is_not_found():
+    with pytest.raises(NotFound):
+        services.message_send(author=UserFactory(), room="no-such-room", body="hello")
