@@ -550,6 +550,29 @@ def test_when_a_message_is_deleted_then_its_payload_shows_no_reactions_or_quote(
     assert (payload["reactions"], payload["reply_to"]) == ([], None)
 
 
+def test_reactions_are_read_only_for_a_page_that_has_some(django_assert_num_queries):
+    room = RoomFactory()
+    alice, bob = member(room), member(room)
+    first = send(room, alice, "first")
+    for n in range(5):
+        send(room, bob, f"reply {n}")
+    # One that came and went leaves nothing to read.
+    services.reaction_set(user=bob, message=first, emoji="👍", on=True)
+    services.reaction_set(user=bob, message=first, emoji="👍", on=False)
+
+    with django_assert_num_queries(1):
+        page = [events.message_payload(m) for m in selectors.message_history(room=room)]
+    services.reaction_set(user=alice, message=first, emoji="🎉", on=True)
+    with django_assert_num_queries(2):
+        again = [
+            events.message_payload(m) for m in selectors.message_history(room=room)
+        ]
+
+    assert [p["reactions"] for p in page] == [[]] * 6
+    assert [r["emoji"] for r in again[0]["reactions"]] == ["🎉"]
+    assert [p["reactions"] for p in again[1:]] == [[]] * 5
+
+
 def test_a_send_by_slug_reads_and_locks_its_room_in_the_statement_that_claims_its_seq(
     django_assert_num_queries,
 ):
