@@ -79,10 +79,14 @@ class PresenceTracker:
             user_id=user_id, connection=connection, room_ids=room_ids
         )
 
-    def note(self, connection: str, status: str) -> None:
-        """What the client reported, to restore if its entry is ever lost."""
-        if connection in self.connections:
-            self.connections[connection] = (self.connections[connection][0], status)
+    def note(self, connection: str, status: str) -> bool:
+        """What the client reported, to restore if its entry is ever lost; False if
+        its connection here already had that status."""
+        if connection not in self.connections:
+            return True
+        user_id, before = self.connections[connection]
+        self.connections[connection] = (user_id, status)
+        return status != before
 
     async def discard(self, connection: str, *, remove: bool) -> None:
         """Stops refreshing; `remove` also ends its entry now instead of letting it
@@ -229,10 +233,14 @@ class Follower:
 
         A presence report is about this connection, whatever the frame names, and a
         client that reports presence shows it: from then on it gets presence events.
+        A report of the status the connection has already changes nothing and costs
+        nothing: every client reports "online" as soon as it connects.
         """
         if frame["type"] == "presence" and self.presence_id is not None:
-            tracker().note(self.presence_id, frame["status"])
+            changed = tracker().note(self.presence_id, frame["status"])
             await self.show_presence()
+            if not changed:
+                return []
         reply = await handle_frame(self.user, frame, self.presence_id)
         for room_id in reply.follow:
             await self.follow(room_id)

@@ -6,6 +6,7 @@ a stream or poll with `presence=1`."""
 import asyncio
 
 import pytest
+import redis
 from channels.db import database_sync_to_async
 
 from rooms import presence, streams
@@ -205,3 +206,34 @@ async def test_an_open_socket_stays_present_past_the_ttl_as_its_process_refreshe
     assert await status_of(alice) == "online"
     await socket.disconnect()
     assert await status_of(alice) == "offline"
+
+
+def presence_script_calls(settings) -> int:
+    """How many presence scripts Redis has run (presence runs them by digest)."""
+    stats = redis.Redis.from_url(settings.REDIS_URL).info("commandstats")
+    return stats.get("cmdstat_evalsha", {}).get("calls", 0)
+
+
+async def test_reporting_the_status_a_socket_already_has_costs_no_round_trip(settings):
+    """Every client reports "online" as it connects, which its socket already is."""
+    room = await make_room()
+    alice, bob = await add_member(room), await add_member(room)
+    bob_socket = await watching(bob)
+    alice_socket = await connected(alice)
+    assert (await receive(bob_socket))["status"] == "online"
+
+    before = presence_script_calls(settings)
+    await realtime.send(alice_socket, {"type": "presence", "status": "online"})
+    await realtime.send(alice_socket, {"type": "ping"})
+    assert await receive(alice_socket) == {"type": "pong"}
+    assert presence_script_calls(settings) == before
+
+    # Reporting presence still asks for presence events, and a change still counts.
+    await realtime.send(bob_socket, {"type": "presence", "status": "away"})
+    assert await receive(alice_socket) == {
+        "type": "presence",
+        "user": bob.pk,
+        "status": "away",
+    }
+    assert await status_of(bob) == "away"
+    await close_all(alice_socket, bob_socket)
