@@ -98,6 +98,15 @@ def resume(socket: ClientConnection, after: int) -> list[dict]:
     return next_frame(socket, "messages")["messages"]
 
 
+def until_closed(socket: ClientConnection, timeout: float) -> ConnectionClosed:
+    """Reads until the server closes the socket (a read timing out fails the test);
+    the close, for its code."""
+    with pytest.raises(ConnectionClosed) as closed:
+        while True:
+            socket.recv(timeout=timeout)
+    return closed.value
+
+
 def wait_for_log(server: Daphne, text: str, timeout: float = 10) -> None:
     deadline = time.monotonic() + timeout
     while text not in server.log.read_text():
@@ -115,10 +124,8 @@ def test_with_redis_stopped_a_send_is_stored_and_acked_at_once_and_caught_up_lat
         # A socket whose live events may now be lost is closed, so that its client
         # comes back and catches up (the next test follows one through it).
         redis.stop()
-        with pytest.raises(ConnectionClosed) as closed:
-            while True:
-                socket.recv(timeout=10)
-    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4503
+        closed = until_closed(socket, 10)
+    assert closed.rcvd is not None and closed.rcvd.code == 4503
 
     began = time.monotonic()
     status, answer = alice.post_frame(send_frame("over HTTP, Redis down"))
@@ -194,9 +201,7 @@ def test_after_a_redis_restart_live_delivery_resumes_and_a_resume_fills_the_gap(
     before = newest_seq(bob)
     with open_socket(daphne, bob) as socket:
         redis.stop()
-        with pytest.raises(ConnectionClosed):
-            while True:
-                socket.recv(timeout=10)
+        until_closed(socket, 10)
     lost = alice.send("general", "sent while Redis was down")
     redis.start()
 
@@ -226,9 +231,7 @@ def test_when_the_layer_loses_redis_open_sockets_are_closed_so_clients_catch_up(
     bob = Session(daphne.url).signup()
     with open_socket(daphne, bob) as socket:
         redis.stop()
-        with pytest.raises(ConnectionClosed):
-            while True:
-                socket.recv(timeout=5)
+        until_closed(socket, 5)
 
 
 def test_a_socket_opened_while_redis_is_down_is_told_to_catch_up_once_it_is_back(
@@ -244,9 +247,7 @@ def test_a_socket_opened_while_redis_is_down_is_told_to_catch_up_once_it_is_back
     carol = Session(daphne.url).signup()
     with open_socket(daphne, bob) as socket:
         redis.stop()
-        with pytest.raises(ConnectionClosed):
-            while True:
-                socket.recv(timeout=5)
+        until_closed(socket, 5)
     with pytest.raises(InvalidStatus):
         with open_socket(daphne, carol):
             pass
@@ -256,10 +257,8 @@ def test_a_socket_opened_while_redis_is_down_is_told_to_catch_up_once_it_is_back
         acked = next_frame(socket, "ack")
         lost = alice.send("general", "also sent while Redis was down")
         redis.start()
-        with pytest.raises(ConnectionClosed) as closed:
-            while True:
-                socket.recv(timeout=10)
-    assert closed.value.rcvd.code == 4503
+        closed = until_closed(socket, 10)
+    assert closed.rcvd.code == 4503
     with open_socket(daphne, bob) as socket:
         missed = [m["seq"] for m in resume(socket, acked["seq"] - 1)]
     assert missed[:2] == [acked["seq"], lost["seq"]]
