@@ -30,37 +30,38 @@ def room_access(*, user: User, slug: str) -> RoomAccess:
     A private room a user cannot read raises the same error as a missing one, so its
     existence does not leak.
     """
-    # A member's room comes with the membership, in one query: the common case of
-    # every frame about a room (a resume, a read, typing).
-    membership = (
-        Membership.objects.select_related("room")
-        .filter(room__slug=slug, user=user)
-        .first()
-        if user.is_authenticated
-        else None
-    )
-    room = membership.room if membership is not None else room_by_slug(slug=slug)
-    if not permissions.can_read(user, room, membership):
+    access = _readable(user, slug=slug)
+    if access is None:
         raise NotFound("No such room.")
-    return RoomAccess(room=room, membership=membership)
+    return access
 
 
 def may_read(*, user: User, room_id: int) -> bool:
     """Whether the user may read the room now (its kind, their membership)."""
-    room = Room.objects.filter(pk=room_id).first()
-    if room is None:
-        return False
-    membership = Membership.objects.filter(room=room, user=user).first()
-    return permissions.can_read(user, room, membership)
+    return _readable(user, pk=room_id) is not None
 
 
-def room_by_slug(*, slug: str) -> Room:
-    """The room, for a caller that checks access itself (with a membership it reads
-    anyway, as the send path does under its lock); NotFound if there is none."""
-    try:
-        return Room.objects.get(slug=slug)
-    except Room.DoesNotExist:
-        raise NotFound("No such room.") from None
+def _readable(user: User, **room: object) -> RoomAccess | None:
+    """The room named by `room` (a lookup: slug= or pk=) and the user's membership,
+    or None if there is no such room or the user may not read it.
+
+    A member's room comes with the membership, in one query: the common case of every
+    frame about a room (a resume, a read, typing)."""
+    membership = (
+        Membership.objects.select_related("room")
+        .filter(user=user, **{f"room__{field}": value for field, value in room.items()})
+        .first()
+        if user.is_authenticated
+        else None
+    )
+    found = (
+        membership.room
+        if membership is not None
+        else Room.objects.filter(**room).first()
+    )
+    if found is None or not permissions.can_read(user, found, membership):
+        return None
+    return RoomAccess(room=found, membership=membership)
 
 
 def room_title(*, room: Room, viewer: User) -> str:
