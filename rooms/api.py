@@ -102,7 +102,10 @@ def presence(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 def history(request: HttpRequest, slug: str) -> JsonResponse:
-    """Older messages, keyset by seq: ?before=<seq>&limit=<n> (n ≤ 50)."""
+    """Older messages, keyset by seq: ?before=<seq>&limit=<n> (n ≤ 50).
+
+    `last_change` is the room's change number as read before the page: the page
+    shows every change up to it (a client catches up on changes from there)."""
     if not request.user.is_authenticated:
         return _unauthenticated()
     try:
@@ -117,6 +120,7 @@ def history(request: HttpRequest, slug: str) -> JsonResponse:
             "room": access.room.slug,
             "messages": [events.message_payload(m) for m in page],
             "has_more": bool(page) and page[0].seq > 1,
+            "last_change": access.room.last_change,
         }
     )
 

@@ -57,6 +57,7 @@ def room_payload(room: Room, *, name: str | None = None) -> dict[str, Any]:
         "topic": room.topic,
         "kind": room.kind,
         "last_seq": room.last_seq,
+        "last_change": room.last_change,
     }
 
 
@@ -72,14 +73,14 @@ def message_payload(
     `body` is the text as typed (for editing); `html` is that text rendered and
     sanitized when it was stored (rooms.markdown), the only HTML a client inserts.
     `mentions` are the ids of the people it names: each reader's client highlights
-    the messages naming them (the payload is the same for everyone).
+    the messages naming them (the payload is the same for everyone). `change` is the
+    room's number of its latest change (null if none): a client keeps the newest state
+    it has seen of each message, whatever order events and catch-up answers come in.
     Its reactions are `reactions` when the caller knows them (a new message has none),
-    else those rooms.selectors prefetched, else read now.
+    else reactions_of(message).
     """
     if reactions is None:
-        reactions = getattr(message, PREFETCHED_REACTIONS, None)
-    if reactions is None:
-        reactions = message.reactions.select_related("user")
+        reactions = reactions_of(message)
     deleted = message.deleted_at is not None
     return {
         "id": message.pk,
@@ -95,7 +96,16 @@ def message_payload(
         "reply_to": None if deleted else reply_payload(message.reply_to),
         "reactions": [] if deleted else reactions_payload(reactions),
         "mentions": [] if deleted else mention_ids(message),
+        "change": message.change,
     }
+
+
+def reactions_of(message: Message) -> Iterable[Reaction]:
+    """Those rooms.selectors or rooms.services put on the message, else read now."""
+    reactions = getattr(message, PREFETCHED_REACTIONS, None)
+    if reactions is None:
+        reactions = message.reactions.select_related("user")
+    return reactions
 
 
 def mention_ids(message: Message) -> list[int]:
@@ -153,16 +163,18 @@ def message_deleted_event(message: Message) -> dict[str, Any]:
         "room": message.room.slug,
         "id": message.pk,
         "seq": message.seq,
+        "change": message.change,
     }
 
 
-def reactions_event(message: Message, reactions: Iterable[Reaction]) -> dict[str, Any]:
+def reactions_event(message: Message) -> dict[str, Any]:
     return {
         "type": "reactions",
         "room": message.room.slug,
         "id": message.pk,
         "seq": message.seq,
-        "reactions": reactions_payload(reactions),
+        "reactions": reactions_payload(reactions_of(message)),
+        "change": message.change,
     }
 
 

@@ -30,6 +30,10 @@ class Room(models.Model):
     # The seq of the newest message; the next message takes last_seq + 1 in the
     # same transaction, which keeps seq gap-free per room.
     last_seq = models.BigIntegerField(default=0)
+    # The number of the newest change to a stored message (an edit, a deletion or
+    # restoration, a reaction): claimed like last_seq, under the room's lock, so a
+    # client that was away asks for the changes after the last one it saw.
+    last_change = models.BigIntegerField(default=0)
 
     class Meta:
         ordering = ["name"]
@@ -106,6 +110,9 @@ class Message(models.Model):
         on_delete=models.SET_NULL,
         related_name="replies",
     )
+    # The room's change number (Room.last_change) of this message's latest change;
+    # null until it first changes, so most messages stay out of the index below.
+    change = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["room", "seq"]
@@ -114,6 +121,13 @@ class Message(models.Model):
             models.UniqueConstraint(
                 fields=["author", "client_id"], name="message_author_client_id"
             ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["room", "change"],
+                name="message_room_change",
+                condition=models.Q(change__isnull=False),
+            )
         ]
 
     def __str__(self) -> str:

@@ -101,7 +101,8 @@ def message_restore(*, actor: User, message: Message, reason: str = "") -> Messa
         return locked
     locked.deleted_at = None
     locked.deleted_by = None
-    locked.save(update_fields=["deleted_at", "deleted_by"])
+    services.stamp_change(locked)
+    locked.save(update_fields=["deleted_at", "deleted_by", "change"])
     # Its mentions come back with it: those its stored HTML shows.
     mentions.mentions_set(message=locked, user_ids=markdown.mentioned_ids(locked.html))
     _log(

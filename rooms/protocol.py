@@ -133,15 +133,7 @@ def parse(text: str) -> dict[str, Any]:
             "on": frame["on"],
         }
     if kind == "resume":
-        rooms = frame.get("rooms")
-        if not isinstance(rooms, dict) or len(rooms) > MAX_RESUME_ROOMS:
-            raise ProtocolError(
-                "“rooms” must map room slugs to last seqs.", code="invalid"
-            )
-        return {
-            "type": "resume",
-            "rooms": {_slug({"room": s}): _seq(n, s) for s, n in rooms.items()},
-        }
+        return _parse_resume(frame)
     if kind == "read":
         return {
             "type": "read",
@@ -164,6 +156,25 @@ def parse(text: str) -> dict[str, Any]:
             parsed["connection"] = connection_id(frame["connection"])
         return parsed
     raise ProtocolError(f"Unknown frame type {kind!r}.", code="unknown_type")
+
+
+def _parse_resume(frame: dict[str, Any]) -> dict[str, Any]:
+    """`rooms` maps slugs to the last seq held; `changes`, optional, maps some of
+    them to the last change number seen (a client that tracks changes)."""
+    rooms = frame.get("rooms")
+    if not isinstance(rooms, dict) or len(rooms) > MAX_RESUME_ROOMS:
+        raise ProtocolError("“rooms” must map room slugs to last seqs.", code="invalid")
+    changes = frame.get("changes", {})
+    if not isinstance(changes, dict) or not changes.keys() <= rooms.keys():
+        raise ProtocolError(
+            "“changes” must map rooms of “rooms” to last change numbers.",
+            code="invalid",
+        )
+    return {
+        "type": "resume",
+        "rooms": {_slug({"room": s}): _seq(n, s) for s, n in rooms.items()},
+        "changes": {s: _seq(n, s) for s, n in changes.items()},
+    }
 
 
 def connection_id(value: object) -> str:
@@ -223,32 +234,51 @@ def _send(user: User, frame: dict[str, Any]) -> Reply:
     )
 
 
-def catch_up(user: User, slug: str, last_seq: int) -> tuple[dict[str, Any], int]:
-    """What a client holding `slug` up to `last_seq` is missing, and the room's id.
+def catch_up(
+    user: User, slug: str, last_seq: int, last_change: int | None = None
+) -> tuple[dict[str, Any], int]:
+    """What a client holding `slug` up to `last_seq` is missing, and the room's id:
+    the messages after it, and, if the client says which it has seen (`last_change`),
+    the messages it holds that changed since (edited, deleted, restored, reacted to),
+    each in its state now.
 
+    `last_change` in the answer is the room's when it was read: every change up to
+    it is in the answer or in a message's state there, and later ones come live.
     Too much to replay becomes a `resync` frame: the client reloads recent history.
     """
-    access = selectors.room_access(user=user, slug=slug)
+    room = selectors.room_access(user=user, slug=slug).room
     limit = settings.CHAT_RESUME_LIMIT
-    missing = selectors.messages_after(
-        room=access.room, after_seq=last_seq, limit=limit + 1
+    missing = selectors.messages_after(room=room, after_seq=last_seq, limit=limit + 1)
+    changed = (
+        []
+        if last_change is None
+        else selectors.messages_changed(
+            room=room, after_change=last_change, through_seq=last_seq, limit=limit + 1
+        )
     )
-    if len(missing) > limit:
-        frame = {"type": "resync", "room": slug, "last_seq": access.room.last_seq}
+    if len(missing) > limit or len(changed) > limit:
+        frame = {
+            "type": "resync",
+            "room": slug,
+            "last_seq": room.last_seq,
+            "last_change": room.last_change,
+        }
     else:
         frame = {
             "type": "messages",
             "room": slug,
             "messages": [events.message_payload(m) for m in missing],
+            "changed": [events.message_payload(m) for m in changed],
+            "last_change": room.last_change,
         }
-    return frame, access.room.pk
+    return frame, room.pk
 
 
 def _resume(user: User, frame: dict[str, Any]) -> Reply:
     reply = Reply()
     for slug, last_seq in frame["rooms"].items():
         try:
-            answer, room_id = catch_up(user, slug, last_seq)
+            answer, room_id = catch_up(user, slug, last_seq, frame["changes"].get(slug))
         except NotFound as error:
             reply.frames.append(error_frame(error, slug))
             continue
@@ -318,11 +348,10 @@ def _delete(user: User, frame: dict[str, Any]) -> Reply:
 
 
 def _react(user: User, frame: dict[str, Any]) -> Reply:
-    message = _message(user, frame)
-    reactions = services.reaction_set(
-        user=user, message=message, emoji=frame["emoji"], on=frame["on"]
+    message = services.reaction_set(
+        user=user, message=_message(user, frame), emoji=frame["emoji"], on=frame["on"]
     )
-    return Reply(frames=[events.reactions_event(message, reactions)])
+    return Reply(frames=[events.reactions_event(message)])
 
 
 _HANDLERS = {

@@ -191,7 +191,7 @@ def _with_reactions(messages: list[Message]) -> list[Message]:
 # most of each row's decoding, for nothing.
 _PAYLOAD_FIELDS = (
     *("room", "seq", "author", "body", "html", "client_id"),
-    *("created_at", "edited_at", "deleted_at", "reply_to"),
+    *("created_at", "edited_at", "deleted_at", "reply_to", "change"),
     *("author__username", "author__display_name"),
     *("reply_to__seq", "reply_to__body", "reply_to__deleted_at", "reply_to__author"),
     *("reply_to__author__username", "reply_to__author__display_name"),
@@ -227,7 +227,32 @@ def message_history(
 
 
 def messages_after(*, room: Room, after_seq: int, limit: int) -> list[Message]:
-    """Messages with seq > after_seq, oldest first, at most `limit`."""
+    """Messages with seq > after_seq, oldest first, at most `limit`.
+
+    None are read when the room has none newer (its last_seq as read with it): a
+    reconnect to a quiet room costs no query."""
+    if after_seq >= room.last_seq:
+        return []
     return _with_reactions(
         list(_page(room).filter(seq__gt=after_seq).order_by("seq")[:limit])
+    )
+
+
+def messages_changed(
+    *, room: Room, after_change: int, through_seq: int, limit: int
+) -> list[Message]:
+    """Messages up to `through_seq` whose latest change is after `after_change`, in
+    the order of those changes, at most `limit`: what a client holding the room up to
+    that seq and that change has not seen change.
+
+    None are read when the room has had no change since (its last_change as read with
+    it), the common case."""
+    if after_change >= room.last_change:
+        return []
+    return _with_reactions(
+        list(
+            _page(room)
+            .filter(change__gt=after_change, seq__lte=through_seq)
+            .order_by("change")[:limit]
+        )
     )

@@ -13,7 +13,7 @@ from typing import Any
 
 import emoji as emoji_data
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -506,6 +506,24 @@ def _claim_seq(room: Room | str) -> Room:
     return claimed[0]
 
 
+def stamp_change(message: Message) -> None:
+    """Gives `message` its room's next change number, for the caller to save with its
+    change (an edit, a deletion or restoration, a reaction).
+
+    Taken with one UPDATE ... RETURNING, which locks the room until commit: change
+    numbers are gap-free and commit in order, so a client holding every change up to
+    N (Room.last_change when it read the room) misses exactly those above N. Callers
+    lock the message first, then the room, as every writer of messages does."""
+    table = Room._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_change = last_change + 1 WHERE id = %s"
+            " RETURNING last_change",
+            [message.room_id],
+        )
+        (message.change,) = cursor.fetchone()
+
+
 def _store_message(
     *,
     author: User,
@@ -634,7 +652,8 @@ def message_edit(*, actor: User, message: Message, body: object) -> Message:
     locked.body = text
     locked.html = rendered.html
     locked.edited_at = now
-    locked.save(update_fields=["body", "html", "edited_at"])
+    stamp_change(locked)
+    locked.save(update_fields=["body", "html", "edited_at", "change"])
     mentions.mentions_set(message=locked, user_ids=rendered.mentions)
     events.publish_on_commit(
         events.room_group(locked.room_id),
@@ -650,6 +669,11 @@ def message_delete(*, actor: User, message: Message, reason: str = "") -> Messag
 
     Deleting someone else's message is moderation: it is logged, with `reason`.
     """
+    message = (
+        Message.objects.select_for_update(of=("self",))
+        .select_related("room", "author")
+        .get(pk=message.pk)
+    )
     membership = Membership.objects.filter(room_id=message.room_id, user=actor).first()
     if not permissions.can_delete_message(actor, message, membership):
         raise Forbidden("You may not delete this message.")
@@ -657,7 +681,8 @@ def message_delete(*, actor: User, message: Message, reason: str = "") -> Messag
         return message
     message.deleted_at = timezone.now()
     message.deleted_by = actor
-    message.save(update_fields=["deleted_at", "deleted_by"])
+    stamp_change(message)
+    message.save(update_fields=["deleted_at", "deleted_by", "change"])
     mentions.mentions_set(message=message, user_ids=frozenset())
     if message.author_id != actor.pk:
         from rooms import moderation  # it builds on this module
@@ -675,13 +700,12 @@ def message_delete(*, actor: User, message: Message, reason: str = "") -> Messag
 
 
 @transaction.atomic
-def reaction_set(
-    *, user: User, message: Message, emoji: object, on: bool
-) -> list[Reaction]:
+def reaction_set(*, user: User, message: Message, emoji: object, on: bool) -> Message:
     """Adds (on) or takes back (not on) the user's emoji on a message; idempotent.
 
-    Returns the message's reactions. One message's reactions change one at a time
-    (its row is locked), so every published summary is complete.
+    Returns the message as it is now, its reactions read (events.reactions_of). One
+    message's reactions change one at a time (its row is locked), so every published
+    summary is complete.
     """
     emoji = clean_emoji(emoji)
     locked = (
@@ -698,17 +722,24 @@ def reaction_set(
         raise Forbidden("Join the room to react in it.", code="not_member")
     _ensure_may_speak(user=user, room=locked.room, membership=membership)
     mine = Reaction.objects.filter(message=locked, user=user, emoji=emoji)
-    if on == mine.exists():
-        return list(locked.reactions.select_related("user"))
-    rate_limit(user_id=user.pk, action="reaction")
-    if on:
-        Reaction.objects.create(message=locked, user=user, emoji=emoji)
-    else:
-        mine.delete()
-    reactions = list(locked.reactions.select_related("user"))
-    events.publish_on_commit(
-        events.room_group(locked.room_id),
-        events.reactions_event(locked, reactions),
-        room_id=locked.room_id,
+    changed = on != mine.exists()
+    if changed:
+        rate_limit(user_id=user.pk, action="reaction")
+        if on:
+            Reaction.objects.create(message=locked, user=user, emoji=emoji)
+        else:
+            mine.delete()
+        stamp_change(locked)
+        locked.save(update_fields=["change"])
+    setattr(
+        locked,
+        events.PREFETCHED_REACTIONS,
+        list(locked.reactions.select_related("user")),
     )
-    return reactions
+    if changed:
+        events.publish_on_commit(
+            events.room_group(locked.room_id),
+            events.reactions_event(locked),
+            room_id=locked.room_id,
+        )
+    return locked

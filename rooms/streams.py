@@ -3,8 +3,9 @@
 An event stream (`text/event-stream`, resumable with Last-Event-ID) and long-polling
 carry the same events as the socket, from the same Follower and protocol code; the
 client sends its frames with plain POSTs to /api/frames. The event id is a cursor,
-`slug:seq,...`: the last seq delivered per room, so a reconnecting stream or the next
-poll catches up from the database exactly where the last one stopped."""
+`slug:seq:change,...`: the last seq and the last change number delivered per room,
+so a reconnecting stream or the next poll catches up from the database exactly where
+the last one stopped, edits, deletions and reactions included."""
 
 import asyncio
 import json
@@ -32,45 +33,76 @@ POLL_GATHER_SECONDS = 0.05
 KEEPALIVE = 'data: {"type":"keepalive"}\n\n'
 
 
-class Cursor:
-    """The last seq delivered per room; drops what the client already has."""
+# Events about a stored message's change; each carries the room's change number.
+CHANGE_EVENTS = {"message_edited", "message_deleted", "reactions"}
 
-    def __init__(self, seqs: dict[str, int]) -> None:
+
+class Cursor:
+    """The last seq and change number delivered per room; drops messages the client
+    already has.
+
+    A change number advances only over an unbroken run (change numbers have no gaps,
+    but two processes may publish two changes in either order), so catching up from
+    it may repeat a change, never skip one; a client keeps the newest state of each
+    message whatever order they come in."""
+
+    def __init__(self, seqs: dict[str, int], changes: dict[str, int]) -> None:
         self.seqs = dict(seqs)
+        self.changes = dict(changes)
 
     @classmethod
     def parse(cls, text: str) -> "Cursor":
-        """Reads `slug:seq,slug:seq`; raises ProtocolError on anything else."""
+        """Reads `slug:seq:change,...` (`:change` optional: a room whose changes the
+        client does not track); raises ProtocolError on anything else."""
         rooms: dict[str, Any] = {}
+        changes: dict[str, Any] = {}
         for part in filter(None, text.split(",")):
-            slug, _, seq = part.rpartition(":")
-            if not slug or not seq.isdigit():
+            slug, *numbers = part.split(":")
+            if not slug or not 1 <= len(numbers) <= 2:
                 raise protocol.ProtocolError("The cursor is malformed.", code="invalid")
-            rooms[slug] = int(seq)
-        frame = protocol.parse(json.dumps({"type": "resume", "rooms": rooms}))
-        return cls(frame["rooms"])
+            if not all(number.isdigit() for number in numbers):
+                raise protocol.ProtocolError("The cursor is malformed.", code="invalid")
+            rooms[slug] = int(numbers[0])
+            if len(numbers) == 2:
+                changes[slug] = int(numbers[1])
+        frame = protocol.parse(
+            json.dumps({"type": "resume", "rooms": rooms, "changes": changes})
+        )
+        return cls(frame["rooms"], frame["changes"])
 
     def __str__(self) -> str:
-        return ",".join(f"{slug}:{seq}" for slug, seq in self.seqs.items())
+        return ",".join(
+            f"{slug}:{seq}" + (f":{self.changes[slug]}" if slug in self.changes else "")
+            for slug, seq in self.seqs.items()
+        )
+
+    def resume_frame(self) -> dict[str, Any]:
+        return {"type": "resume", "rooms": self.seqs, "changes": self.changes}
 
     def admit(self, frame: dict[str, Any]) -> bool:
-        """Advances over the messages in `frame`; False if it holds nothing new."""
+        """Advances over the messages and changes in `frame`; False if it holds
+        nothing new."""
         kind = frame.get("type")
+        room = frame.get("room")
         if kind == "message":
-            return self._advance(frame["room"], frame["message"]["seq"])
+            return self._advance(room, frame["message"]["seq"])
         if kind == "messages":
-            fresh = [
-                m
-                for m in frame["messages"]
-                if m["seq"] > self.seqs.get(frame["room"], 0)
-            ]
+            fresh = [m for m in frame["messages"] if m["seq"] > self.seqs.get(room, 0)]
             frame["messages"] = fresh
             for message in fresh:
-                self.seqs[frame["room"]] = message["seq"]
+                self.seqs[room] = message["seq"]
+            self._caught_up(room, frame["last_change"])
             return True
         if kind == "resync":
-            self.seqs[frame["room"]] = frame["last_seq"]
+            self.seqs[room] = frame["last_seq"]
+            self._caught_up(room, frame["last_change"])
+        if kind in CHANGE_EVENTS and self.changes.get(room) == frame["change"] - 1:
+            self.changes[room] = frame["change"]
         return True
+
+    def _caught_up(self, room: str, last_change: int) -> None:
+        if room in self.changes:
+            self.changes[room] = max(self.changes[room], last_change)
 
     def _advance(self, room: str, seq: int) -> bool:
         if seq <= self.seqs.get(room, 0):
@@ -154,7 +186,7 @@ class Listener:
         """What the cursor is missing, from the database; rooms in it are followed."""
         if not cursor.seqs:
             return []
-        frames = await self.follower.answer({"type": "resume", "rooms": cursor.seqs})
+        frames = await self.follower.answer(cursor.resume_frame())
         return [f for f in frames if cursor.admit(f)]
 
     async def next(self, cursor: Cursor, wait: float) -> dict[str, Any] | None:
@@ -255,7 +287,7 @@ async def poll(
         frames = [
             f
             for f in await listener.catch_up(cursor)
-            if f.get("type") != "messages" or f["messages"]
+            if f.get("type") != "messages" or f["messages"] or f["changed"]
         ]
         if frames:
             return frames

@@ -251,6 +251,7 @@ async def assert_deleted_live(socket, room, message, admin_user):
         "room": room.slug,
         "id": message.pk,
         "seq": message.seq,
+        "change": 1,
     }
     stored = await database_sync_to_async(Message.objects.get)(pk=message.pk)
     assert stored.deleted_at is not None

@@ -78,6 +78,7 @@ def test_when_a_room_is_empty_then_no_messages_and_no_more(reader):
         "room": room.slug,
         "messages": [],
         "has_more": False,
+        "last_change": 0,
     }
 
 

@@ -638,6 +638,8 @@ async def test_when_a_client_is_up_to_date_then_resume_returns_no_messages():
         "type": "messages",
         "room": room.slug,
         "messages": [],
+        "changed": [],
+        "last_change": 0,
     }
     await socket.disconnect()
 
@@ -656,6 +658,7 @@ async def test_when_more_than_the_resume_limit_is_missing_then_resync(settings):
         "type": "resync",
         "room": room.slug,
         "last_seq": 7,
+        "last_change": 0,
     }
     exactly_the_limit = await receive(socket)
     assert [m["seq"] for m in exactly_the_limit["messages"]] == [3, 4, 5, 6, 7]
@@ -779,6 +782,7 @@ async def test_when_a_message_is_deleted_then_member_sockets_hear_it_live():
         "room": room.slug,
         "id": message.pk,
         "seq": message.seq,
+        "change": 1,
     }
     await socket.disconnect()
 

@@ -172,7 +172,7 @@ async def test_a_stream_gets_presence_events_only_when_it_asks():
     ):
         alice_socket = await connected(alice)
         await post(room, alice, "sentinel")
-        cursor = streams.Cursor({})
+        cursor = streams.Cursor({}, {})
 
         assert (await asked.next(cursor, 10))["type"] == "presence"
         assert (await not_asked.next(cursor, 10))["message"]["body"] == "sentinel"
@@ -183,7 +183,7 @@ async def test_a_polling_client_stays_present_between_polls():
     alice = await make_user()
     page = streams.Presence(connection="poller-9z8y7x6w")
 
-    await streams.poll(alice, None, streams.Cursor({}), wait=0.01, presence=page)
+    await streams.poll(alice, None, streams.Cursor({}, {}), wait=0.01, presence=page)
 
     assert await status_of(alice) == "online"
 

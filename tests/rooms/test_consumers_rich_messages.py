@@ -142,6 +142,7 @@ async def test_when_the_author_deletes_then_everyone_sees_the_placeholder_live()
             "room": room.slug,
             "id": message.pk,
             "seq": 2,
+            "change": 1,
         }
     stored = await database_sync_to_async(Message.objects.get)(pk=message.pk)
     assert stored.deleted_at is not None and stored.deleted_by_id == alice.pk
@@ -201,6 +202,7 @@ async def test_when_members_react_then_everyone_sees_counts_and_who_live():
         "reactions": [
             {"emoji": "👍", "count": 1, "users": ["Bob"], "user_ids": [bob.pk]}
         ],
+        "change": 1,
     }
     assert second["reactions"] == [
         {

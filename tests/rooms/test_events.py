@@ -40,6 +40,7 @@ def test_when_a_message_is_rendered_then_it_has_the_one_message_shape():
         "reply_to": None,
         "reactions": [],
         "mentions": [],
+        "change": None,
     }
 
 
@@ -95,6 +96,7 @@ def test_when_a_room_is_rendered_then_it_carries_its_last_seq():
         "topic": "hello",
         "kind": "public",
         "last_seq": 12,
+        "last_change": 0,
     }
 
 

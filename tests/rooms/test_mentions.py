@@ -129,7 +129,7 @@ def test_when_a_message_is_deleted_then_its_mentions_go_and_come_back_on_restore
     moderator = member(room, role=Membership.Role.MODERATOR)
     message = send(room, alice, "@bob look")
 
-    services.message_delete(actor=alice, message=message)
+    message = services.message_delete(actor=alice, message=message)
 
     assert mentioned(message) == set()
     assert mentions.unread_mention_seqs(user=bob) == {}

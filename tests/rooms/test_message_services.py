@@ -9,7 +9,7 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from rooms import events, selectors, services
+from rooms import events, moderation, selectors, services
 from rooms.errors import Forbidden, InvalidInput, NotFound
 from rooms.models import Membership, Message, MessageEdit, Reaction, Room
 from tests.factories import RoomFactory, UserFactory, member, send
@@ -266,7 +266,13 @@ def test_when_a_message_is_deleted_then_its_event_names_room_id_and_seq(
     assert published.events == [
         (
             events.room_group(room.pk),
-            {"type": "message_deleted", "room": room.slug, "id": message.pk, "seq": 2},
+            {
+                "type": "message_deleted",
+                "room": room.slug,
+                "id": message.pk,
+                "seq": 2,
+                "change": 1,
+            },
         )
     ]
     payload = events.message_payload(fresh(message))
@@ -372,7 +378,7 @@ def test_when_members_react_then_reactions_count_per_emoji_with_who_in_order(
     with django_capture_on_commit_callbacks(execute=True):
         services.reaction_set(user=bob, message=message, emoji="👍", on=True)
         services.reaction_set(user=alice, message=message, emoji="🎉", on=True)
-        reactions = services.reaction_set(
+        reacted = services.reaction_set(
             user=alice, message=message, emoji="👍", on=True
         )
 
@@ -385,7 +391,7 @@ def test_when_members_react_then_reactions_count_per_emoji_with_who_in_order(
         },
         {"emoji": "🎉", "count": 1, "users": ["Alice"], "user_ids": [alice.pk]},
     ]
-    assert events.reactions_payload(reactions) == summary
+    assert events.reactions_payload(events.reactions_of(reacted)) == summary
     assert published.types == ["reactions"] * 3
     assert published.events[-1] == (
         events.room_group(room.pk),
@@ -395,6 +401,7 @@ def test_when_members_react_then_reactions_count_per_emoji_with_who_in_order(
             "id": message.pk,
             "seq": message.seq,
             "reactions": summary,
+            "change": 3,
         },
     )
     assert events.message_payload(fresh(message))["reactions"] == summary
@@ -412,11 +419,11 @@ def test_when_a_reaction_is_set_twice_or_removed_twice_then_once_and_one_event_e
         services.reaction_set(user=alice, message=message, emoji="👍", on=True)
         assert Reaction.objects.count() == 1
         services.reaction_set(user=alice, message=message, emoji="👍", on=False)
-        reactions = services.reaction_set(
+        unreacted = services.reaction_set(
             user=alice, message=message, emoji="👍", on=False
         )
 
-    assert reactions == [] and Reaction.objects.count() == 0
+    assert events.reactions_of(unreacted) == [] and Reaction.objects.count() == 0
     assert [p["reactions"] for _, p in published.events] == [
         [
             {
@@ -592,3 +599,65 @@ def test_a_send_by_slug_reads_and_locks_its_room_in_the_statement_that_claims_it
 def test_a_send_to_a_room_that_is_not_there_is_not_found():
     with pytest.raises(NotFound):
         services.message_send(author=UserFactory(), room="no-such-room", body="hello")
+
+
+# --- Change numbers --------------------------------------------------------------------------
+
+
+def change_of(message: Message) -> int | None:
+    return Message.objects.get(pk=message.pk).change
+
+
+def test_when_messages_change_then_each_change_takes_the_rooms_next_number(
+    published, django_capture_on_commit_callbacks
+):
+    room, elsewhere = RoomFactory(), RoomFactory()
+    alice = member(room)
+    moderator = member(room, role=Membership.Role.MODERATOR)
+    first, second = send(room, alice, "one"), send(room, alice, "two")
+    send(elsewhere, member(elsewhere), "not counted here")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        edited = services.message_edit(actor=alice, message=first, body="one!")
+        reacted = services.reaction_set(
+            user=moderator, message=second, emoji="👍", on=True
+        )
+        deleted = services.message_delete(actor=alice, message=first)
+        restored = moderation.message_restore(actor=moderator, message=first)
+
+    assert [edited.change, reacted.change, deleted.change, restored.change] == [
+        1,
+        2,
+        3,
+        4,
+    ]
+    assert (change_of(first), change_of(second)) == (4, 2)
+    assert [
+        payload.get("change") or payload["message"]["change"]
+        for _, payload in published.events
+    ] == [1, 2, 3, 4]
+    room.refresh_from_db()
+    elsewhere.refresh_from_db()
+    assert (room.last_change, elsewhere.last_change) == (4, 0)
+
+
+def test_when_a_change_changes_nothing_or_is_refused_then_it_takes_no_number(
+    published, django_capture_on_commit_callbacks
+):
+    room = RoomFactory()
+    alice, bob = member(room), member(room)
+    message = send(room, alice, "same")
+    services.reaction_set(user=bob, message=message, emoji="👍", on=True)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.message_edit(actor=alice, message=message, body="same")
+        services.reaction_set(user=bob, message=message, emoji="👍", on=True)
+        services.reaction_set(user=alice, message=message, emoji="👍", on=False)
+        with pytest.raises(Forbidden):
+            services.message_edit(actor=bob, message=message, body="not mine")
+        with pytest.raises(Forbidden):
+            services.message_delete(actor=bob, message=message)
+
+    room.refresh_from_db()
+    assert room.last_change == change_of(message) == 1
+    assert published.events == []

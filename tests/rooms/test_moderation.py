@@ -117,7 +117,13 @@ def test_when_a_moderator_deletes_someone_elses_message_then_one_log_row_has_the
     ]
     assert ModerationLog.objects.get().details == {"seq": message.seq}
     assert [p for _, p in published.of_type("message_deleted")] == [
-        {"type": "message_deleted", "room": room.slug, "id": message.pk, "seq": 1}
+        {
+            "type": "message_deleted",
+            "room": room.slug,
+            "id": message.pk,
+            "seq": 1,
+            "change": 1,
+        }
     ]
 
 
@@ -550,7 +556,7 @@ def test_what_cannot_be_reported(room, alice, bob):
         moderation.report_create(reporter=alice, message=mine, reason="r")
     with pytest.raises(InvalidInput):
         moderation.report_create(reporter=bob, message=mine, reason="")
-    services.message_delete(actor=alice, message=mine)
+    mine = services.message_delete(actor=alice, message=mine)
     with pytest.raises(InvalidInput):
         moderation.report_create(reporter=bob, message=mine, reason="r")
     private = RoomFactory(kind=Room.Kind.PRIVATE)

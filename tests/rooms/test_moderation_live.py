@@ -65,6 +65,7 @@ async def test_when_staff_delete_a_message_with_a_reason_in_the_admin_then_it_go
         "room": room.slug,
         "id": message.pk,
         "seq": message.seq,
+        "change": 1,
     }
     log = await database_sync_to_async(
         lambda: list(ModerationLog.objects.values_list("actor", "action", "reason"))

@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from rooms import protocol
+from rooms import protocol, services
 from rooms.errors import NotFound
 from rooms.models import Membership, Message, Room
 from tests.factories import RoomFactory, UserFactory, member, send
@@ -58,7 +58,14 @@ def test_when_a_resume_frame_is_parsed_then_it_maps_slugs_to_seqs():
         '{"type": "resume", "rooms": {"general": 4, "dev-ops_2": 0}}'
     )
 
-    assert frame == {"type": "resume", "rooms": {"general": 4, "dev-ops_2": 0}}
+    assert frame == {
+        "type": "resume",
+        "rooms": {"general": 4, "dev-ops_2": 0},
+        "changes": {},
+    }
+    assert protocol.parse(
+        '{"type": "resume", "rooms": {"general": 4, "b": 0}, "changes": {"general": 2}}'
+    )["changes"] == {"general": 2}
 
 
 def test_when_read_and_ping_frames_are_parsed_then_they_keep_their_fields():
@@ -95,6 +102,10 @@ def test_when_read_and_ping_frames_are_parsed_then_they_keep_their_fields():
         ('{"type": "resume", "rooms": {"general": 1.5}}', "invalid"),
         ('{"type": "resume", "rooms": {"general": false}}', "invalid"),
         ('{"type": "resume", "rooms": {"not a slug": 1}}', "invalid"),
+        ('{"type": "resume", "rooms": {"general": 1}, "changes": []}', "invalid"),
+        ('{"type": "resume", "rooms": {"a": 1}, "changes": {"b": 1}}', "invalid"),
+        ('{"type": "resume", "rooms": {"a": 1}, "changes": {"a": -1}}', "invalid"),
+        ('{"type": "resume", "rooms": {"a": 1}, "changes": {"a": "1"}}', "invalid"),
         ('{"type": "read", "room": "general", "seq": -1}', "invalid"),
         ('{"type": "read", "seq": 1}', "invalid"),
     ],
@@ -254,8 +265,74 @@ def test_when_a_catch_up_is_over_the_limit_then_resync_names_the_newest_seq(sett
 
     answer, room_id = protocol.catch_up(alice, room.slug, 1)
 
-    assert answer == {"type": "resync", "room": room.slug, "last_seq": 5}
+    assert answer == {
+        "type": "resync",
+        "room": room.slug,
+        "last_seq": 5,
+        "last_change": 0,
+    }
     assert room_id == room.pk
+
+
+@pytest.mark.django_db
+def test_when_a_client_was_away_then_catch_up_brings_what_changed_in_its_state_now():
+    room = RoomFactory()
+    alice, bob = member(room), member(room)
+    kept, edited, deleted = (send(room, alice, f"m{n}") for n in range(1, 4))
+    services.message_edit(actor=alice, message=kept, body="seen before leaving")
+    # Bob saw all three messages and that first change, then went away.
+    services.message_edit(actor=alice, message=edited, body="edited while away")
+    services.message_delete(actor=alice, message=deleted)
+    services.reaction_set(user=alice, message=kept, emoji="🎉", on=True)
+    services.message_edit(actor=alice, message=send(room, alice, "m4"), body="m4!")
+
+    [messages] = protocol.handle(
+        bob, frame(type="resume", rooms={room.slug: 3}, changes={room.slug: 1})
+    ).frames
+
+    assert [m["body"] for m in messages["messages"]] == ["m4!"]
+    changed = {m["seq"]: m for m in messages["changed"]}
+    assert list(changed) == [2, 3, 1]  # in the order they changed
+    assert changed[2]["body"] == "edited while away"
+    assert changed[3]["deleted"] and changed[3]["body"] == ""
+    assert changed[1]["reactions"][0]["emoji"] == "🎉"
+    assert messages["last_change"] == 5
+    # Up to date: nothing to send again.
+    again = protocol.handle(
+        bob, frame(type="resume", rooms={room.slug: 4}, changes={room.slug: 5})
+    ).frames[0]
+    assert (again["messages"], again["changed"]) == ([], [])
+
+
+@pytest.mark.django_db
+def test_when_a_client_does_not_track_changes_then_catch_up_sends_none():
+    room = RoomFactory()
+    alice = member(room)
+    message = send(room, alice)
+    services.message_edit(actor=alice, message=message, body="changed")
+
+    [answer] = protocol.handle(alice, frame(type="resume", rooms={room.slug: 1})).frames
+
+    assert (answer["messages"], answer["changed"], answer["last_change"]) == ([], [], 1)
+
+
+@pytest.mark.django_db
+def test_when_more_changed_than_the_limit_then_resync(settings):
+    settings.CHAT_RESUME_LIMIT = 2
+    room = RoomFactory()
+    alice = member(room)
+    for message in [send(room, alice, f"m{n}") for n in range(3)]:
+        services.message_edit(actor=alice, message=message, body="again")
+
+    answer, _ = protocol.catch_up(alice, room.slug, 3, 0)
+
+    assert answer == {
+        "type": "resync",
+        "room": room.slug,
+        "last_seq": 3,
+        "last_change": 3,
+    }
+    assert protocol.catch_up(alice, room.slug, 3, 1)[0]["type"] == "messages"
 
 
 @pytest.mark.django_db

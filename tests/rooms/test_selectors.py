@@ -3,7 +3,7 @@
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
-from rooms import selectors
+from rooms import selectors, services
 from rooms.errors import NotFound
 from rooms.models import Room
 from tests.factories import RoomFactory, UserFactory, member, send
@@ -158,6 +158,7 @@ def test_when_history_is_asked_then_other_rooms_messages_stay_out():
 def test_when_messages_after_a_seq_are_asked_then_oldest_first_up_to_the_limit():
     room = RoomFactory()
     seed(room, 10)
+    room.refresh_from_db()
 
     assert seqs(selectors.messages_after(room=room, after_seq=6, limit=10)) == [
         7,
@@ -167,3 +168,59 @@ def test_when_messages_after_a_seq_are_asked_then_oldest_first_up_to_the_limit()
     ]
     assert seqs(selectors.messages_after(room=room, after_seq=0, limit=3)) == [1, 2, 3]
     assert selectors.messages_after(room=room, after_seq=10, limit=10) == []
+
+
+# --- catch-up reads --------------------------------------------------------------------------
+
+
+def test_when_a_room_has_nothing_newer_then_catching_up_reads_nothing(
+    django_assert_num_queries,
+):
+    room = RoomFactory()
+    seed(room, 3)
+    room.refresh_from_db()
+
+    with django_assert_num_queries(0):
+        assert selectors.messages_after(room=room, after_seq=3, limit=10) == []
+        assert (
+            selectors.messages_changed(
+                room=room, after_change=0, through_seq=3, limit=10
+            )
+            == []
+        )
+
+
+def test_when_changes_are_asked_then_the_messages_held_that_changed_since_in_change_order():
+    room = RoomFactory()
+    alice = member(room)
+    one, two, three, four = (send(room, alice, f"m{n}") for n in range(1, 5))
+    services.message_edit(actor=alice, message=two, body="m2 edited")  # change 1
+    services.message_edit(actor=alice, message=one, body="m1 edited")  # 2
+    services.message_delete(actor=alice, message=two)  # 3
+    services.message_edit(actor=alice, message=four, body="m4 edited")  # 4
+    room.refresh_from_db()
+
+    def changed(after_change: int, through_seq: int = 3, limit: int = 10) -> list:
+        return [
+            (m.seq, m.change)
+            for m in selectors.messages_changed(
+                room=room,
+                after_change=after_change,
+                through_seq=through_seq,
+                limit=limit,
+            )
+        ]
+
+    # Each message once, in its state now; the fourth is past the seq the client
+    # holds, so it comes as a message, not a change.
+    assert changed(0) == [(1, 2), (2, 3)]
+    assert changed(2) == [(2, 3)]
+    assert changed(3) == []
+    assert changed(0, through_seq=4) == [(1, 2), (2, 3), (4, 4)]
+    assert changed(0, limit=1) == [(1, 2)]
+    assert (
+        selectors.messages_changed(room=room, after_change=0, through_seq=3, limit=10)[
+            1
+        ].deleted_at
+        is not None
+    )

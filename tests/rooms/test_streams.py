@@ -12,21 +12,64 @@ from tests.http import Session, read_events
 
 
 def test_cursor_round_trips_and_rejects_garbage():
-    assert str(Cursor.parse("general:12,random-talk:0")) == "general:12,random-talk:0"
+    text = "general:12:3,random-talk:0"
+    assert str(Cursor.parse(text)) == text
+    assert Cursor.parse(text).changes == {"general": 3}
     assert Cursor.parse("").seqs == {}
-    for bad in ("general", "general:x", ":3", "general:-1", "a b:1"):
+    for bad in (
+        *("general", "general:x", ":3", "general:-1", "a b:1"),
+        *("general:1:", "general:1:x", "general:1:2:3", "general::2"),
+    ):
         with pytest.raises(ChatError):
             Cursor.parse(bad)
 
 
 def test_cursor_drops_messages_the_client_already_has():
-    cursor = Cursor({"general": 5})
-    assert not cursor.admit({"type": "message", "room": "general", "message": {"seq": 5}})
+    cursor = Cursor({"general": 5}, {})
+    assert not cursor.admit(
+        {"type": "message", "room": "general", "message": {"seq": 5}}
+    )
     assert cursor.admit({"type": "message", "room": "general", "message": {"seq": 6}})
-    frame = {"type": "messages", "room": "general", "messages": [{"seq": 6}, {"seq": 7}]}
+    frame = {
+        "type": "messages",
+        "room": "general",
+        "messages": [{"seq": 6}, {"seq": 7}],
+        "changed": [],
+        "last_change": 4,
+    }
     assert cursor.admit(frame)
     assert frame["messages"] == [{"seq": 7}]
     assert str(cursor) == "general:7"
+
+
+def change(number: int, kind: str = "message_edited") -> dict:
+    return {"type": kind, "room": "general", "change": number}
+
+
+def test_cursor_advances_its_change_number_only_over_an_unbroken_run():
+    cursor = Cursor({"general": 5}, {"general": 2})
+
+    # Published by two processes, 4 may come before 3: the cursor waits at 2, so
+    # catching up from it repeats 4 rather than skipping 3.
+    assert cursor.admit(change(4, "reactions"))
+    assert str(cursor) == "general:5:2"
+    assert cursor.admit(change(3, "message_deleted"))
+    assert str(cursor) == "general:5:3"
+    # A catch-up answer covers every change up to the room's number when it was read.
+    cursor.admit(
+        {
+            "type": "messages",
+            "room": "general",
+            "messages": [],
+            "changed": [],
+            "last_change": 9,
+        }
+    )
+    assert str(cursor) == "general:5:9"
+    cursor.admit(
+        {"type": "resync", "room": "general", "last_seq": 40, "last_change": 12}
+    )
+    assert str(cursor) == "general:40:12"
 
 
 def last_seq(session: Session) -> int:
@@ -72,12 +115,18 @@ def test_when_a_stream_reconnects_with_last_event_id_then_it_gets_exactly_what_i
     (_, hello), (event_id, catch_up) = read_events(stream, 2)
     assert catch_up["type"] == "messages"
     assert [m["seq"] for m in catch_up["messages"]] == sent
-    assert [m["body"] for m in catch_up["messages"]] == ["missed 0", "missed 1", "missed 2"]
+    assert [m["body"] for m in catch_up["messages"]] == [
+        "missed 0",
+        "missed 1",
+        "missed 2",
+    ]
     assert event_id == f"general:{sent[-1]}"
     stream.close()
 
 
-def test_a_stream_naming_an_unknown_room_gets_an_error_and_nothing_of_it(live_server_url):
+def test_a_stream_naming_an_unknown_room_gets_an_error_and_nothing_of_it(
+    live_server_url,
+):
     reader = Session(live_server_url).signup()
     stream = reader.open("/api/stream?cursor=no-such-room:0", timeout=10)
     (_, hello), (_, error) = read_events(stream, 2)
@@ -111,11 +160,37 @@ def test_long_poll_waits_for_the_next_message(live_server_url):
     timer = threading.Timer(1.0, writer.send, args=("general", "worth the wait"))
     timer.start()
     try:
-        status, answer = reader.get_json(f"/api/poll?cursor=general:{start}", timeout=30)
+        status, answer = reader.get_json(
+            f"/api/poll?cursor=general:{start}", timeout=30
+        )
     finally:
         timer.join()
     assert status == 200
     assert [f["message"]["body"] for f in answer["events"]] == ["worth the wait"]
+
+
+def test_a_poller_catches_up_on_what_changed_between_its_polls(live_server_url):
+    reader = Session(live_server_url).signup()
+    writer = Session(live_server_url).signup()
+    ack = writer.send("general", "first draft")
+    status, page = reader.get_json("/api/rooms/general/messages")
+    assert status == 200 and page["messages"][-1]["id"] == ack["id"]
+    seen = page["last_change"]
+
+    # Between two polls: no poll was waiting to hear it live.
+    edit = {"type": "edit", "room": "general", "id": ack["id"], "body": "final"}
+    assert writer.post_frame(edit)[0] == 200
+    status, answer = reader.get_json(
+        f"/api/poll?cursor=general:{ack['seq']}:{seen}", timeout=30
+    )
+
+    assert status == 200
+    [frame] = answer["events"]
+    assert frame["type"] == "messages" and frame["messages"] == []
+    assert [(m["id"], m["body"], m["change"]) for m in frame["changed"]] == [
+        (ack["id"], "final", seen + 1)
+    ]
+    assert answer["cursor"] == f"general:{ack['seq']}:{seen + 1}"
 
 
 @pytest.mark.parametrize("path", ["/api/stream", "/api/poll", "/api/stream?cursor=x"])
