@@ -154,6 +154,7 @@ def message_edited_event(message: Message) -> dict[str, Any]:
         "type": "message_edited",
         "room": message.room.slug,
         "message": message_payload(message),
+        "change": message.change,
     }
 
 

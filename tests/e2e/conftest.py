@@ -67,6 +67,25 @@ class Person:
         return self.page.locator("#sidebar").get_by_role("list", name=name, exact=True)
 
 
+def by_id(person: Person, message_id: str) -> Locator:
+    return person.page.locator(f".message[data-id='{message_id}']")
+
+
+def sent(person: Person, text: str) -> str:
+    """Sends `text` and returns the id the server gave it."""
+    person.send(text)
+    expect(person.messages(text)).to_have_count(1)
+    return person.messages(text).get_attribute("data-id")
+
+
+def tool(message: Locator, name: str) -> Locator:
+    """A button of the message's toolbar (shown on hover or focus)."""
+    message.hover()
+    return message.get_by_role("group", name="Message actions").get_by_role(
+        "button", name=name
+    )
+
+
 def listen_to_frames(person: Person) -> list[str]:
     """The text of every frame the person's page receives on a socket opened from now
     on (reload the page to catch the one it has)."""

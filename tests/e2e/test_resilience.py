@@ -6,9 +6,18 @@ import json
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import unique
+from tests.e2e.conftest import Person, by_id, on, sent, tool, unique
 
 pytestmark = pytest.mark.e2e
+
+
+def edit(person: Person, message_id: str, text: str) -> None:
+    """Edits one of the person's messages through its toolbar."""
+    mine = by_id(person, message_id)
+    tool(mine, "Edit message").click()
+    mine.get_by_role("textbox", name="Edit message").fill(text)
+    mine.get_by_role("textbox", name="Edit message").press("Enter")
+    expect(person.messages(text)).to_have_count(1)
 
 
 def test_after_a_network_drop_the_page_catches_up_and_sends_what_was_written(
@@ -35,6 +44,42 @@ def test_after_a_network_drop_the_page_catches_up_and_sends_what_was_written(
     expect(bob.page.locator(".message.pending")).to_have_count(0)
     bob.page.reload()
     expect(bob.messages(queued)).to_have_count(1)
+
+
+@pytest.mark.parametrize("transport", ["WebSocket", "event stream", "polling"])
+def test_edits_deletions_and_reactions_made_while_away_show_after_the_reconnect(
+    sign_up, transport
+):
+    alice = sign_up("Alice")
+    bob = on(sign_up("Bob"), transport)
+    draft, regrettable = unique("first draft "), unique("regrettable ")
+    edited_id, deleted_id = sent(alice, draft), sent(alice, regrettable)
+    expect(bob.messages(regrettable)).to_have_count(1)
+
+    bob.page.context.set_offline(True)
+    expect(bob.page.locator("[data-connection-status]")).to_have_text("Offline")
+    mine, final = by_id(alice, edited_id), unique("final ")
+    edit(alice, edited_id, final)
+    tool(mine, "React to this message").click()
+    mine.get_by_role("group", name="Add a reaction").get_by_role("button").first.click()
+    expect(mine.locator(".reaction", has_text="👍")).to_have_text("👍1")
+    tool(by_id(alice, deleted_id), "Delete message").click()
+    by_id(alice, deleted_id).get_by_role("button", name="Yes, delete").click()
+    expect(by_id(alice, deleted_id).locator("[data-body]")).to_have_text(
+        "message deleted"
+    )
+    expect(bob.messages(draft)).to_have_count(1)
+
+    bob.page.context.set_offline(False)
+    bob.expect_connected(transport, timeout=5_000)
+    theirs = by_id(bob, edited_id)
+    expect(theirs.locator("[data-body]")).to_have_text(final)
+    expect(theirs.locator("[data-state]")).to_have_text("(edited)")
+    expect(theirs.locator(".reaction", has_text="👍")).to_have_text("👍1")
+    expect(by_id(bob, deleted_id).locator("[data-body]")).to_have_text(
+        "message deleted"
+    )
+    expect(bob.messages(regrettable)).to_have_count(0)
 
 
 def test_a_lost_live_event_is_fetched_by_resuming_from_the_gap(sign_up):
@@ -74,6 +119,86 @@ def test_a_lost_live_event_is_fetched_by_resuming_from_the_gap(sign_up):
     assert len(resumes) >= 2, "one resume on connect, one for the gap"
     bodies = bob.page.locator("[data-message-list] .message [data-body]")
     assert bodies.all_text_contents()[-2:] == [lost, next_one]
+
+
+def test_a_lost_change_is_fetched_when_the_next_change_skips_its_number(sign_up):
+    alice = sign_up("Alice")
+    bob = sign_up("Bob")
+    first, second = unique("first "), unique("second ")
+    first_id, second_id = sent(alice, first), sent(alice, second)
+    lost = unique("edit lost on the way ")
+    resumes: list[dict] = []
+
+    def proxy(ws) -> None:
+        """Bob's socket, with the live event for the edit to `lost` dropped."""
+        server = ws.connect_to_server()
+
+        def from_server(text) -> None:
+            frame = json.loads(text)
+            if frame.get("message", {}).get("body") == lost:
+                return
+            ws.send(text)
+
+        def from_page(text) -> None:
+            if json.loads(text).get("type") == "resume":
+                resumes.append(json.loads(text))
+            server.send(text)
+
+        server.on_message(from_server)
+        ws.on_message(from_page)
+
+    bob.page.route_web_socket("**/ws/", proxy)
+    bob.page.reload()
+    bob.expect_connected()
+    expect(bob.messages(second)).to_have_count(1)
+
+    edit(alice, first_id, lost)
+    tool(by_id(alice, second_id), "React to this message").click()
+    by_id(alice, second_id).get_by_role("group", name="Add a reaction").get_by_role(
+        "button"
+    ).first.click()
+
+    expect(by_id(bob, second_id).locator(".reaction")).to_have_text("👍1")
+    expect(by_id(bob, first_id).locator("[data-body]")).to_have_text(lost)
+    assert "changes" in resumes[-1], "the gap in change numbers asked for them"
+
+
+def test_a_change_that_comes_late_does_not_undo_a_newer_one(sign_up):
+    alice = sign_up("Alice")
+    bob = sign_up("Bob")
+    message_id = sent(alice, unique("draft "))
+    older, newer, after = unique("older "), unique("newer "), unique("after ")
+    held: list[str] = []
+
+    def proxy(ws) -> None:
+        """Bob's socket, with the edit to `older` held back until the catch-up that
+        the gap before `newer` asks for has answered: it comes last of all."""
+        server = ws.connect_to_server()
+
+        def from_server(text) -> None:
+            frame = json.loads(text)
+            if frame.get("message", {}).get("body") == older and not held:
+                held.append(text)
+                return
+            ws.send(text)
+            if frame["type"] == "messages" and held:
+                ws.send(held.pop())
+
+        server.on_message(from_server)
+        ws.on_message(server.send)
+
+    bob.page.route_web_socket("**/ws/", proxy)
+    bob.page.reload()
+    bob.expect_connected()
+
+    edit(alice, message_id, older)
+    edit(alice, message_id, newer)
+    alice.send(after)
+
+    # The late edit came before `after`, and the page kept the newer text.
+    expect(bob.messages(after)).to_have_count(1)
+    expect(by_id(bob, message_id).locator("[data-body]")).to_have_text(newer)
+    assert held == []
 
 
 def test_when_the_server_says_resync_the_page_reloads_the_newest_messages(sign_up):

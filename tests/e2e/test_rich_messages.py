@@ -4,9 +4,9 @@ deleting, reacting and replying, live between two people."""
 import re
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import Person, unique
+from tests.e2e.conftest import by_id, sent, tool, unique
 
 pytestmark = pytest.mark.e2e
 
@@ -41,25 +41,6 @@ def watch_dialogs(page: Page) -> list[str]:
 
     page.on("dialog", seen)
     return dialogs
-
-
-def by_id(person: Person, message_id: str) -> Locator:
-    return person.page.locator(f".message[data-id='{message_id}']")
-
-
-def sent(person: Person, text: str) -> str:
-    """Sends `text` and returns the id the server gave it."""
-    person.send(text)
-    expect(person.messages(text)).to_have_count(1)
-    return person.messages(text).get_attribute("data-id")
-
-
-def tool(message: Locator, name: str) -> Locator:
-    """A button of the message's toolbar (shown on hover or focus)."""
-    message.hover()
-    return message.get_by_role("group", name="Message actions").get_by_role(
-        "button", name=name
-    )
 
 
 def test_markdown_renders_and_no_attack_in_a_message_runs(sign_up):

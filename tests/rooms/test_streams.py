@@ -55,6 +55,8 @@ def test_cursor_advances_its_change_number_only_over_an_unbroken_run():
     assert str(cursor) == "general:5:2"
     assert cursor.admit(change(3, "message_deleted"))
     assert str(cursor) == "general:5:3"
+    assert cursor.admit(change(4, "message_edited"))
+    assert str(cursor) == "general:5:4"
     # A catch-up answer covers every change up to the room's number when it was read.
     cursor.admit(
         {

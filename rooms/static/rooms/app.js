@@ -7,7 +7,8 @@
  * its ack and its live echo both arrive and either may come first. On every
  * (re)connect the page asks for what came after the last seq it holds without a gap,
  * and a live message that skips a seq asks the same, so a lost event costs a round
- * trip, never a message.
+ * trip, never a message. Edits, deletions and reactions are caught up on the same
+ * way, by the room's change numbers, and each message shows its newest state.
  */
 
 import { MessageActions } from "./actions.js";
@@ -47,7 +48,7 @@ let presenceRetried = false;
 // This page's name for its event stream or polls in presence (a socket needs none).
 const connectionId = crypto.randomUUID();
 
-const timeline = new Timeline(state.messages);
+const timeline = new Timeline(state.messages, state.room.last_change);
 const outbox = new Outbox(outboxKey(me.id, slug));
 const sidebar = new Sidebar(document.getElementById("sidebar"), state.rooms, me);
 const list = new MessageList(root, {
@@ -111,7 +112,10 @@ const actions = new MessageActions(root, {
 actions.setMember(isMember && composer !== null);
 const status = new ConnectionStatus(root, { onRetry: () => connection.retryNow() });
 const connection = new Connection({
-  transports: availableTransports(() => ({ [slug]: timeline.lastSeq }), connectionId),
+  transports: availableTransports(
+    () => ({ [slug]: { seq: timeline.lastSeq, change: timeline.lastChange } }),
+    connectionId,
+  ),
   framesUrl: FRAMES_URL,
   onHello: caughtUp,
   onFrame: (frame) => HANDLERS[frame.type]?.(frame),
@@ -170,7 +174,11 @@ function reportPresence() {
 
 function requestMissing() {
   if (!resuming) {
-    resuming = connection.send({ type: "resume", rooms: { [slug]: timeline.lastSeq } });
+    resuming = connection.send({
+      type: "resume",
+      rooms: { [slug]: timeline.lastSeq },
+      changes: { [slug]: timeline.lastChange },
+    });
   }
 }
 
@@ -282,6 +290,23 @@ function showLive(messages) {
   queueRead();
 }
 
+/** A stored message in its state now: edited, deleted or restored, reacted to. */
+function showChange(message) {
+  sidebar.noteMentions(message);
+  list.update(message);
+  actions.edited(message.id);
+}
+
+/** A change event's number: one that skips a change asks for what was missed. */
+function noteChange(change) {
+  if (change != null) {
+    timeline.addChange(change);
+    if (timeline.hasGap) {
+      requestMissing();
+    }
+  }
+}
+
 async function loadOlder() {
   const page = await fetchMessages(historyUrl, { before: timeline.oldestSeq });
   return { messages: accept(page.messages), hasMore: page.has_more };
@@ -298,7 +323,7 @@ async function reloadNewest() {
   } finally {
     resuming = false;
   }
-  timeline.reset(page.messages);
+  timeline.reset(page.messages, page.last_change);
   settle(page.messages);
   list.replace(page.messages, page.has_more);
   // Live messages that came while the page was loading were dropped with the rest.
@@ -364,7 +389,11 @@ const HANDLERS = {
   messages(frame) {
     if (frame.room === slug) {
       resuming = false;
+      timeline.caughtUpTo(frame.last_change);
       showLive(frame.messages);
+      for (const message of frame.changed) {
+        showChange(message);
+      }
     }
   },
   resync(frame) {
@@ -373,21 +402,24 @@ const HANDLERS = {
     }
   },
   message_edited(frame) {
-    sidebar.noteMentions(frame.message);
     if (frame.room === slug) {
-      list.update(frame.message);
-      actions.edited(frame.message.id);
+      showChange(frame.message);
+      noteChange(frame.change);
+    } else {
+      sidebar.noteMentions(frame.message);
     }
   },
   reactions(frame) {
     if (frame.room === slug) {
-      list.setReactions(frame.id, frame.reactions);
+      list.setReactions(frame.id, frame.reactions, frame.change);
+      noteChange(frame.change);
     }
   },
   message_deleted(frame) {
     sidebar.noteMentions({ room: frame.room, seq: frame.seq, deleted: true });
     if (frame.room === slug) {
-      list.markDeleted(frame.id);
+      list.markDeleted(frame.id, frame.change);
+      noteChange(frame.change);
     }
   },
   room_joined(frame) {

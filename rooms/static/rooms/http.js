@@ -110,26 +110,35 @@ export class FramePoster {
   }
 }
 
-/** `slug:seq,slug:seq`, from {slug: seq} maps, keeping the higher seq of each room. */
+/**
+ * `slug:seq:change,...` from {slug: {seq, change}} maps, keeping the higher seq and
+ * change number of each room (each is a point everything before which is held).
+ */
 export function cursorText(...maps) {
-  const seqs = new Map();
+  const rooms = new Map();
   for (const map of maps) {
-    for (const [slug, seq] of Object.entries(map)) {
-      seqs.set(slug, Math.max(seqs.get(slug) ?? 0, seq));
+    for (const [slug, { seq, change }] of Object.entries(map)) {
+      const held = rooms.get(slug) ?? { seq: 0, change: null };
+      rooms.set(slug, {
+        seq: Math.max(held.seq, seq),
+        change: change == null ? held.change : Math.max(held.change ?? 0, change),
+      });
     }
   }
-  return [...seqs].map(([slug, seq]) => `${slug}:${seq}`).join(",");
+  const entry = ([slug, { seq, change }]) =>
+    change == null ? `${slug}:${seq}` : `${slug}:${seq}:${change}`;
+  return [...rooms].map(entry).join(",");
 }
 
-/** The {slug: seq} map of a cursor the server sent (an event id, a poll's cursor). */
+/** The {slug: {seq, change}} map of a cursor the server sent (an event id, a poll's). */
 export function parseCursor(text) {
-  const seqs = {};
+  const rooms = {};
   for (const part of (text ?? "").split(",")) {
-    const at = part.lastIndexOf(":");
-    const seq = Number(part.slice(at + 1));
-    if (at > 0 && Number.isInteger(seq)) {
-      seqs[part.slice(0, at)] = seq;
+    const [slug, ...numbers] = part.split(":");
+    const [seq, change] = numbers.map(Number);
+    if (slug && Number.isInteger(seq)) {
+      rooms[slug] = { seq, change: Number.isInteger(change) ? change : null };
     }
   }
-  return seqs;
+  return rooms;
 }

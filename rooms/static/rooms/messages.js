@@ -176,17 +176,27 @@ export class MessageList {
     this.#regroup(next);
   }
 
-  markDeleted(id) {
-    const element = this.#list.querySelector(`.message[data-id="${Number(id)}"]`);
-    if (element) {
-      showRich(element, { ...messageOf(element), deleted: true, body: "", html: "" }, this.#me);
+  markDeleted(id, change) {
+    const element = this.#byId(id);
+    if (element && !this.#stale(element, change)) {
+      const shown = messageOf(element);
+      const deleted = { ...shown, deleted: true, body: "", html: "" };
+      deleted.change = change ?? shown.change;
+      showRich(element, deleted, this.#me);
       requote(this.#list, { id, deleted: true });
     }
   }
 
-  /** Draws a stored message again after it changed (an edit); false if not shown. */
+  /**
+   * Draws a stored message again in its state now (edited, restored or deleted, its
+   * reactions), and the replies quoting it; false if it is not shown or this state is
+   * older than the one shown.
+   */
   update(message) {
     const element = this.#byId(message.id);
+    if (element && this.#stale(element, message.change)) {
+      return false;
+    }
     if (element) {
       this.#fill(element, message);
     }
@@ -194,13 +204,23 @@ export class MessageList {
     return Boolean(element);
   }
 
-  setReactions(id, reactions) {
+  setReactions(id, reactions, change) {
     const element = this.#byId(id);
     const message = element && messageOf(element);
-    if (message && !message.deleted) {
+    if (message && !message.deleted && !this.#stale(element, change)) {
       message.reactions = reactions;
+      message.change = change ?? message.change;
       showReactions(element, reactions, this.#me);
     }
+  }
+
+  /**
+   * Whether a change (the room's number of it) is no newer than the state shown:
+   * events and catch-up answers may come in either order, and the newest state wins.
+   */
+  #stale(element, change) {
+    const shown = messageOf(element)?.change;
+    return change != null && shown != null && change <= shown;
   }
 
   /**

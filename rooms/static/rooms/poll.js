@@ -31,7 +31,7 @@ export class PollTransport {
   #closed = false;
   #request = null;
 
-  /** cursor() gives {slug: last seq held} for the rooms to catch up on. */
+  /** cursor() gives {slug: {seq, change}} held, for the rooms to catch up on. */
   constructor({ poll, frames }, cursor, callbacks) {
     this.#urls = { poll, frames };
     this.#cursor = cursor;
@@ -102,12 +102,12 @@ export class PollTransport {
   }
 
   async #poll() {
-    const seqs = parseCursor(cursorText(this.#cursor(), this.#delivered));
+    const rooms = parseCursor(cursorText(this.#cursor(), this.#delivered));
     for (const slug of this.#gone) {
-      delete seqs[slug];
+      delete rooms[slug];
     }
     const url = new URL(this.#urls.poll, location.href);
-    url.searchParams.set("cursor", cursorText(seqs));
+    url.searchParams.set("cursor", cursorText(rooms));
     this.#request = new AbortController();
     const timer = setTimeout(() => this.#request.abort(), POLL_TIMEOUT_MS);
     try {

@@ -24,7 +24,7 @@ export class StreamTransport {
   #greeted = false;
   #closed = false;
 
-  /** cursor() gives {slug: last seq held} for the rooms to catch up on. */
+  /** cursor() gives {slug: {seq, change}} held, for the rooms to catch up on. */
   constructor({ stream, frames }, cursor, callbacks) {
     this.#urls = { stream, frames };
     this.#cursor = cursor;

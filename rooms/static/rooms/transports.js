@@ -23,7 +23,8 @@ function socketUrl() {
 }
 
 /**
- * cursor() gives {slug: last seq held}: where the HTTP transports catch up from.
+ * cursor() gives {slug: {seq, change}}, the last seq and change number held: where
+ * the HTTP transports catch up from.
  * connectionId: the page's name for its stream or polls in presence.
  */
 export function availableTransports(cursor, connectionId) {
