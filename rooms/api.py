@@ -5,7 +5,7 @@ as /ws/ (see docs/protocol.md)."""
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.http import require_GET, require_POST
 
-from rooms import events, mentions, permissions, protocol, selectors, streams
+from rooms import events, mentions, permissions, protocol, recent, selectors, streams
 from rooms import presence as presences
 from rooms.errors import ChatError, InvalidInput, NotFound
 
@@ -114,12 +114,12 @@ def history(request: HttpRequest, slug: str) -> JsonResponse:
         limit = _optional_int(request.GET.get("limit"), "limit")
     except ChatError as error:
         return _error(error)
-    page = selectors.message_history(room=access.room, before_seq=before, limit=limit)
+    page = recent.history(room=access.room, before_seq=before, limit=limit)
     return JsonResponse(
         {
             "room": access.room.slug,
-            "messages": [events.message_payload(m) for m in page],
-            "has_more": bool(page) and page[0].seq > 1,
+            "messages": page,
+            "has_more": bool(page) and page[0]["seq"] > 1,
             "last_change": access.room.last_change,
         }
     )

@@ -7,8 +7,8 @@ rooms.services. Deleting someone else's message is rooms.services.message_delete
 which logs through log_message_delete below.
 
 Events this module publishes (docs/protocol.md):
-- to the user's group: `signed_out` (site ban: rooms.sessions), `muted` / `unmuted`, and the
-  `room_left` of a room ban (through rooms.services);
+- to the user's group: `signed_out` (site ban: rooms.sessions), `muted` / `unmuted`, and
+  the `room_left` of a room ban (through rooms.services);
 - to the room's group: `message_edited` for a restored message (its full state),
   `room_locked`.
 """

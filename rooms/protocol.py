@@ -14,7 +14,15 @@ from typing import Any
 from django.conf import settings
 
 from accounts.models import User
-from rooms import events, notifications, presence, selectors, services, typing_status
+from rooms import (
+    events,
+    notifications,
+    presence,
+    recent,
+    selectors,
+    services,
+    typing_status,
+)
 from rooms.errors import ChatError, InvalidInput, NotFound
 from rooms.models import Message
 
@@ -248,7 +256,7 @@ def catch_up(
     """
     room = selectors.room_access(user=user, slug=slug).room
     limit = settings.CHAT_RESUME_LIMIT
-    missing = selectors.messages_after(room=room, after_seq=last_seq, limit=limit + 1)
+    missing = recent.after(room=room, after_seq=last_seq, limit=limit + 1)
     changed = (
         []
         if last_change is None
@@ -267,7 +275,7 @@ def catch_up(
         frame = {
             "type": "messages",
             "room": slug,
-            "messages": [events.message_payload(m) for m in missing],
+            "messages": missing,
             "changed": [events.message_payload(m) for m in changed],
             "last_change": room.last_change,
         }

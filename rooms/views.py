@@ -16,6 +16,7 @@ from rooms import (
     permissions,
     presence,
     receipts,
+    recent,
     selectors,
     services,
 )
@@ -106,7 +107,7 @@ def room_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def room_detail(request: HttpRequest, slug: str) -> HttpResponse:
     access = access_or_404(request, slug)
-    page = selectors.message_history(room=access.room)
+    page = recent.history(room=access.room)
     client_state = {
         "user": events.user_payload(request.user),
         "room": events.room_payload(
@@ -115,7 +116,7 @@ def room_detail(request: HttpRequest, slug: str) -> HttpResponse:
         ),
         "is_member": access.is_member,
         "last_read_seq": access.membership.last_read_seq if access.membership else None,
-        "messages": [events.message_payload(m) for m in page],
+        "messages": page,
         "rooms": sidebar(request),
         "max_length": settings.CHAT_MESSAGE_MAX_LENGTH,
         "presence_idle_ms": settings.CHAT_PRESENCE_IDLE_SECONDS * 1000,

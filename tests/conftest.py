@@ -9,6 +9,7 @@ import pytest
 from django.test import override_settings
 
 from chatsite.settings import channel_layers
+from rooms import recent
 from tests.servers import Daphne, RedisServer, Site
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -27,6 +28,13 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     finally:
         overrides.disable()
         server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_recent_pages() -> None:
+    """Each test starts with no room's newest page kept (rooms.recent): its rooms are
+    rolled back after it, and the next test's may have the same ids."""
+    recent.clear()
 
 
 @pytest.fixture(autouse=True)
