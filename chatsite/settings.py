@@ -28,7 +28,11 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 def env_list(name: str, default: str) -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+    return [
+        item.strip()
+        for item in os.environ.get(name, default).split(",")
+        if item.strip()
+    ]
 
 
 def _secret_key() -> str:
@@ -50,7 +54,7 @@ def _secret_key() -> str:
     return path.read_text().strip()
 
 
-# --- Core -------------------------------------------------------------------------------
+# --- Core -----------------------------------------------------------------------------
 SECRET_KEY = _secret_key()
 DEBUG = env_bool("DJANGO_DEBUG", env_bool("DEBUG", False))
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
@@ -122,8 +126,9 @@ TEMPLATES = [
     },
 ]
 
-# --- Database ---------------------------------------------------------------------------
-# DATABASE_URL, e.g. postgres://chat:secret@127.0.0.1:5432/chat. Unset: SQLite under var/.
+# --- Database -------------------------------------------------------------------------
+# DATABASE_URL, e.g. postgres://chat:secret@127.0.0.1:5432/chat.
+# Unset: SQLite under var/.
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES = {
     "default": dj_database_url.parse(
@@ -156,16 +161,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
         "init_command": (
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+            " PRAGMA foreign_keys=ON;"
         ),
     }
     # A file, not :memory:, so tests see the same locking as production; one per test
     # run, so two runs side by side don't share it.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Channel layer ----------------------------------------------------------------------
+# --- Channel layer --------------------------------------------------------------------
 # REDIS_URL set: Redis pub/sub, one message per process per event (many daphnes), fanned
 # out to the process's sockets once (chatsite/layers.py; docs/performance.md).
 # Unset: the in-memory layer, which only reaches sockets of this one process.
@@ -182,8 +190,9 @@ def channel_layers(redis_url: str) -> dict:
                 "hosts": [
                     {
                         "address": redis_url,
-                        # redis-py 8 times reads out after 5 s by default, which would
-                        # drop idle subscribers; pub/sub reads poll with their own timeout.
+                        # redis-py 8 times reads out after 5 s by default, which
+                        # would drop idle subscribers; pub/sub reads poll with their
+                        # own timeout.
                         "socket_timeout": None,
                         "socket_connect_timeout": 5,
                         "health_check_interval": 30,
@@ -197,7 +206,7 @@ def channel_layers(redis_url: str) -> dict:
 
 CHANNEL_LAYERS = channel_layers(REDIS_URL)
 
-# --- Auth -------------------------------------------------------------------------------
+# --- Auth -----------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 # django-axes' backend goes first: it refuses a locked-out login before any password
 # is checked.
@@ -209,19 +218,23 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "rooms:home"
 LOGOUT_REDIRECT_URL = "login"
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": (
+            "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"
+        )
+    },
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# --- Internationalization ---------------------------------------------------------------
+# --- Internationalization -------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
-# --- Static files -----------------------------------------------------------------------
+# --- Static files ---------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 STORAGES = {
@@ -235,7 +248,7 @@ STORAGES = {
     },
 }
 
-# --- Security ---------------------------------------------------------------------------
+# --- Security -------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
@@ -295,7 +308,7 @@ if csp_report_uri := os.environ.get("CHAT_CSP_REPORT_URI"):
     # Browsers POST what the policy blocked there (a collector of your own).
     CONTENT_SECURITY_POLICY["DIRECTIVES"]["report-uri"] = [csp_report_uri]
 
-# --- Login throttling (django-axes) -----------------------------------------------------
+# --- Login throttling (django-axes) ---------------------------------------------------
 # CHAT_LOGIN_FAILURE_LIMIT failed logins, on the site's login or the admin's, lock for
 # CHAT_LOGIN_COOLOFF_MINUTES: the username that failed (from any address) and the IP
 # address they came from (for any username, which stops one address from spraying a
@@ -316,7 +329,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "chatsite.security.lockout_response"
 
-# --- Chat -------------------------------------------------------------------------------
+# --- Chat -----------------------------------------------------------------------------
 CHAT_MESSAGE_MAX_LENGTH = 4000
 CHAT_HISTORY_PAGE_SIZE = 50
 CHAT_RESUME_LIMIT = int(os.environ.get("CHAT_RESUME_LIMIT", "500"))
@@ -325,7 +338,9 @@ CHAT_RESUME_LIMIT = int(os.environ.get("CHAT_RESUME_LIMIT", "500"))
 # queries in the one database thread, so 10,000 sockets at 300 s cost 33 a second);
 # how long a socket may send nothing (the browser client pings at least every 30 s)
 # before it is closed; how many sockets one user may hold open in one server process.
-CHAT_SESSION_RECHECK_SECONDS = float(os.environ.get("CHAT_SESSION_RECHECK_SECONDS", "300"))
+CHAT_SESSION_RECHECK_SECONDS = float(
+    os.environ.get("CHAT_SESSION_RECHECK_SECONDS", "300")
+)
 CHAT_SOCKET_IDLE_SECONDS = float(os.environ.get("CHAT_SOCKET_IDLE_SECONDS", "90"))
 CHAT_MAX_SOCKETS_PER_USER = int(os.environ.get("CHAT_MAX_SOCKETS_PER_USER", "20"))
 CHAT_MAX_FRAME_BYTES = int(os.environ.get("CHAT_MAX_FRAME_BYTES", str(64 * 1024)))
@@ -359,11 +374,13 @@ CHAT_PRESENCE_TTL = float(os.environ.get("CHAT_PRESENCE_TTL", "60"))
 CHAT_PRESENCE_IDLE_SECONDS = int(os.environ.get("CHAT_PRESENCE_IDLE_SECONDS", "300"))
 CHAT_PRESENCE_PREFIX = "chat:presence"
 
-# --- Logging ----------------------------------------------------------------------------
+# --- Logging --------------------------------------------------------------------------
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {

@@ -15,7 +15,9 @@ class Session:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
         self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.jar)
+        )
 
     def cookie(self, name: str) -> str:
         return next(c.value for c in self.jar if c.name == name)

@@ -25,7 +25,9 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 20) -> 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"process exited with {process.returncode} before listening")
+            raise RuntimeError(
+                f"process exited with {process.returncode} before listening"
+            )
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return
@@ -60,7 +62,9 @@ class RedisServer:
     def __init__(self, workdir: Path) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
-            raise RuntimeError("redis-server is not installed: apt-get install redis-server")
+            raise RuntimeError(
+                "redis-server is not installed: apt-get install redis-server"
+            )
         self.binary = binary
         self.workdir = workdir
         self.port = free_port()
@@ -73,8 +77,17 @@ class RedisServer:
     def start(self) -> "RedisServer":
         self.process = subprocess.Popen(
             [
-                self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
-                "--save", "", "--appendonly", "no", "--dir", str(self.workdir),
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
             ],
             stdout=subprocess.DEVNULL,
         )
@@ -107,7 +120,11 @@ class Site:
     def manage(self, *args: str) -> str:
         result = subprocess.run(
             [sys.executable, "manage.py", *args],
-            cwd=ROOT, env=self.env, check=True, capture_output=True, text=True,
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
         )
         return result.stdout
 
@@ -134,12 +151,19 @@ class Daphne:
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
                 [
-                    sys.executable, "-m", "daphne",
-                    "-e", f"tcp:port={self.port}:interface=127.0.0.1:backlog=1024",
-                    "--websocket_connect_timeout", "10",
+                    sys.executable,
+                    "-m",
+                    "daphne",
+                    "-e",
+                    f"tcp:port={self.port}:interface=127.0.0.1:backlog=1024",
+                    "--websocket_connect_timeout",
+                    "10",
                     "chatsite.asgi:application",
                 ],
-                cwd=ROOT, env=self.site.env, stdout=log, stderr=subprocess.STDOUT,
+                cwd=ROOT,
+                env=self.site.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         with stopped_on_failure(self.process):
             wait_for_port(self.port, self.process)

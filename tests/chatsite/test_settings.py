@@ -128,7 +128,9 @@ def test_postgres_pools_its_connections_unless_told_otherwise(settings_with):
     url = "postgres://chat:s3cret@db.internal:6543/chatdb"
 
     pooled = settings_with(DATABASE_URL=url)["DATABASES"]["default"]
-    unpooled = settings_with(DATABASE_URL=url, DATABASE_POOL="0")["DATABASES"]["default"]
+    unpooled = settings_with(DATABASE_URL=url, DATABASE_POOL="0")["DATABASES"][
+        "default"
+    ]
 
     assert pooled["CONN_MAX_AGE"] == 0
     assert pooled["OPTIONS"]["pool"] == {"min_size": 2, "max_size": 8}

@@ -10,7 +10,6 @@ from tests.e2e.conftest import NO_EVENTSOURCE, NO_WEBSOCKET, Person, unique
 pytestmark = pytest.mark.e2e
 
 
-
 def chat_both_ways(alice: Person, bob: Person) -> None:
     """Each sends one message; both see both, exactly once, none left pending."""
     there, back = unique("there "), unique("and back ")

@@ -84,8 +84,12 @@ def test_a_retry_answered_from_the_first_send_gives_its_token_back(settings, sto
     alice = member(room)
     client_id = uuid.uuid4()
 
-    first = services.message_send(author=alice, room=room, body="a", client_id=client_id)
-    again = services.message_send(author=alice, room=room, body="a", client_id=client_id)
+    first = services.message_send(
+        author=alice, room=room, body="a", client_id=client_id
+    )
+    again = services.message_send(
+        author=alice, room=room, body="a", client_id=client_id
+    )
     second = services.message_send(author=alice, room=room, body="b")
 
     assert again.message.pk == first.message.pk and not again.created
