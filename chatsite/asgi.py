@@ -13,8 +13,10 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.urls import reverse  # noqa: E402
 
 from chatsite import write_through  # noqa: E402
+from chatsite.request_threads import RequestThreads  # noqa: E402
 from chatsite.socket_auth import SessionAuthMiddleware  # noqa: E402
 from rooms.routing import websocket_urlpatterns  # noqa: E402
 
@@ -23,7 +25,11 @@ write_through.install()
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": RequestThreads(
+            django_asgi_app,
+            threads=settings.CHAT_REQUEST_THREADS,
+            long_lived=(reverse("rooms:api_stream"), reverse("rooms:api_poll")),
+        ),
         "websocket": AllowedHostsOriginValidator(
             SessionAuthMiddleware(URLRouter(websocket_urlpatterns))
         ),

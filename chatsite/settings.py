@@ -136,9 +136,10 @@ DATABASES = {
     )
 }
 # Connections are reused, not opened per database call (docs/performance.md): PostgreSQL
-# through psycopg's pool, Django's advice under ASGI, where each request runs in a
-# thread of its own; SQLite by keeping the connection (opening one runs the PRAGMAs,
-# closing the last one checkpoints the WAL). DATABASE_CONN_MAX_AGE overrides.
+# through psycopg's pool, Django's advice under ASGI; SQLite by keeping each thread's
+# connection (opening one runs the PRAGMAs, closing the last one checkpoints the WAL),
+# HTTP requests running on kept threads (chatsite/request_threads.py).
+# DATABASE_CONN_MAX_AGE overrides.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = int(
         os.environ.get("DATABASE_CONN_MAX_AGE", "0")
@@ -331,6 +332,9 @@ AXES_LOCKOUT_CALLABLE = "chatsite.security.lockout_response"
 
 # --- Chat -----------------------------------------------------------------------------
 CHAT_MESSAGE_MAX_LENGTH = 4000
+# HTTP requests run on this many kept threads, each with its database connection
+# (chatsite/request_threads.py); more at once each get a thread of their own.
+CHAT_REQUEST_THREADS = int(os.environ.get("CHAT_REQUEST_THREADS", "8"))
 CHAT_HISTORY_PAGE_SIZE = 50
 CHAT_RESUME_LIMIT = int(os.environ.get("CHAT_RESUME_LIMIT", "500"))
 # Live connections: how often one re-reads its session (a sign-in ended in a way that
