@@ -90,7 +90,7 @@ def message_restore(*, actor: User, message: Message, reason: str = "") -> Messa
     carrying its whole state)."""
     reason = clean_reason(reason)
     locked = (
-        Message.objects.select_for_update(of=("self",))
+        Message.objects.select_for_update(of=("self",), no_key=True)
         .select_related("room", "author", "reply_to__author")
         .get(pk=message.pk)
     )

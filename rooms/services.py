@@ -512,8 +512,11 @@ def stamp_change(message: Message) -> None:
 
     Taken with one UPDATE ... RETURNING, which locks the room until commit: change
     numbers are gap-free and commit in order, so a client holding every change up to
-    N (Room.last_change when it read the room) misses exactly those above N. Callers
-    lock the message first, then the room, as every writer of messages does."""
+    N (Room.last_change when it read the room) misses exactly those above N.
+
+    Callers lock the message first, FOR NO KEY UPDATE, then the room. A send holds
+    the room while its row's foreign keys take a KEY SHARE lock on the message it
+    replies to, which a plain FOR UPDATE would block: the two would deadlock."""
     table = Room._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
@@ -624,7 +627,7 @@ def message_edit(*, actor: User, message: Message, body: object) -> Message:
     """
     text = clean_body(body)
     locked = (
-        Message.objects.select_for_update(of=("self",))
+        Message.objects.select_for_update(of=("self",), no_key=True)
         .select_related("room", "author", "reply_to__author")
         .get(pk=message.pk)
     )
@@ -670,7 +673,7 @@ def message_delete(*, actor: User, message: Message, reason: str = "") -> Messag
     Deleting someone else's message is moderation: it is logged, with `reason`.
     """
     message = (
-        Message.objects.select_for_update(of=("self",))
+        Message.objects.select_for_update(of=("self",), no_key=True)
         .select_related("room", "author")
         .get(pk=message.pk)
     )
@@ -709,7 +712,7 @@ def reaction_set(*, user: User, message: Message, emoji: object, on: bool) -> Me
     """
     emoji = clean_emoji(emoji)
     locked = (
-        Message.objects.select_for_update(of=("self",))
+        Message.objects.select_for_update(of=("self",), no_key=True)
         .select_related("room")
         .get(pk=message.pk)
     )

@@ -1,6 +1,7 @@
 """rooms.services for rich messages: editing, replies and reactions (and their events)."""
 
 import json
+import threading
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -659,3 +660,58 @@ def test_when_a_change_changes_nothing_or_is_refused_then_it_takes_no_number(
     room.refresh_from_db()
     assert room.last_change == change_of(message) == 1
     assert published.events == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_when_people_send_reply_edit_react_and_delete_at_once_then_no_lock_errors_and_change_numbers_have_no_gaps():
+    room = RoomFactory()
+    people = [member(room) for _ in range(8)]
+    firsts = [send(room, person, "first") for person in people]
+    spares = [send(room, person, "to delete") for person in people]
+    barrier = threading.Barrier(len(people))
+    errors: list[BaseException] = []
+
+    def busy(n: int) -> None:
+        person, mine = people[n], firsts[n]
+        other = firsts[(n + 1) % len(people)]
+        try:
+            barrier.wait(timeout=10)
+            for round_ in range(3):
+                # A reply to someone's message while they edit it and others react:
+                # the send holds the room and references the message another
+                # writer holds.
+                services.message_send(
+                    author=person,
+                    room=room,
+                    body="a reply",
+                    client_id=uuid.uuid4(),
+                    reply_to=other.pk,
+                )
+                services.message_edit(actor=person, message=mine, body=f"v{round_}")
+                services.reaction_set(user=person, message=other, emoji="👍", on=True)
+                services.reaction_set(user=person, message=other, emoji="👍", on=False)
+            services.message_delete(actor=person, message=spares[n])
+        except BaseException as exc:  # noqa: BLE001 - every failure is the finding
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=busy, args=(n,)) for n in range(len(people))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert not any(thread.is_alive() for thread in threads)
+    assert errors == []
+    room.refresh_from_db()
+    # Per person: 3 edits, 6 reactions set or taken back, 1 deletion.
+    assert room.last_change == len(people) * 10
+    assert room.last_seq == len(people) * 5
+    latest = list(
+        Message.objects.filter(room=room, change__isnull=False).values_list(
+            "change", flat=True
+        )
+    )
+    assert len(set(latest)) == len(latest) == 2 * len(people)
+    assert max(latest) == room.last_change
