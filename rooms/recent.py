@@ -79,9 +79,7 @@ def history(
     *, room: Room, before_seq: int | None = None, limit: int | None = None
 ) -> list[Payload]:
     """The payloads of selectors.message_history's page: the newest page from here."""
-    limit = min(
-        limit or settings.CHAT_HISTORY_PAGE_SIZE, settings.CHAT_HISTORY_PAGE_SIZE
-    )
+    limit = selectors.page_limit(limit)
     if before_seq is None or before_seq > room.last_seq:
         return list(newest(room)[-limit:])
     page = selectors.message_history(room=room, before_seq=before_seq, limit=limit)

@@ -211,13 +211,18 @@ def room_message(*, room: Room, message_id: int) -> Message:
     return _with_reactions([message])[0]
 
 
+def page_limit(limit: int | None) -> int:
+    """A history page's size: as asked, at most CHAT_HISTORY_PAGE_SIZE (the default)."""
+    return min(
+        limit or settings.CHAT_HISTORY_PAGE_SIZE, settings.CHAT_HISTORY_PAGE_SIZE
+    )
+
+
 def message_history(
     *, room: Room, before_seq: int | None = None, limit: int | None = None
 ) -> list[Message]:
     """The page of messages just before `before_seq`, oldest first (keyset by seq)."""
-    limit = min(
-        limit or settings.CHAT_HISTORY_PAGE_SIZE, settings.CHAT_HISTORY_PAGE_SIZE
-    )
+    limit = page_limit(limit)
     queryset = _page(room)
     if before_seq is not None:
         queryset = queryset.filter(seq__lt=before_seq)

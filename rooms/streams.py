@@ -58,9 +58,11 @@ class Cursor:
         changes: dict[str, Any] = {}
         for part in filter(None, text.split(",")):
             slug, *numbers = part.split(":")
-            if not slug or not 1 <= len(numbers) <= 2:
-                raise protocol.ProtocolError("The cursor is malformed.", code="invalid")
-            if not all(number.isdigit() for number in numbers):
+            if (
+                not slug
+                or not 1 <= len(numbers) <= 2
+                or not all(number.isdigit() for number in numbers)
+            ):
                 raise protocol.ProtocolError("The cursor is malformed.", code="invalid")
             rooms[slug] = int(numbers[0])
             if len(numbers) == 2:

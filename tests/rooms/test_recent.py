@@ -21,15 +21,20 @@ def reread(room: Room) -> Room:
     return Room.objects.get(pk=room.pk)
 
 
+def room_with_messages(count: int) -> Room:
+    """A room with `count` messages, m0 to m<count - 1>, as a reader reads it."""
+    room = RoomFactory()
+    alice = member(room)
+    for n in range(count):
+        send(room, alice, f"m{n}")
+    return reread(room)
+
+
 def test_the_newest_page_is_built_once_and_then_read_from_memory(
     settings, django_assert_num_queries
 ):
     settings.CHAT_HISTORY_PAGE_SIZE = 5
-    room = RoomFactory()
-    alice = member(room)
-    for n in range(8):
-        send(room, alice, f"m{n}")
-    room = reread(room)
+    room = room_with_messages(8)
 
     first = recent.history(room=room)
     with django_assert_num_queries(0):
@@ -89,11 +94,7 @@ def test_a_new_display_name_shows_once_the_entry_has_aged(monkeypatch):
 
 def test_older_pages_come_from_the_database(settings):
     settings.CHAT_HISTORY_PAGE_SIZE = 3
-    room = RoomFactory()
-    alice = member(room)
-    for n in range(7):
-        send(room, alice, f"m{n}")
-    room = reread(room)
+    room = room_with_messages(7)
 
     page = recent.history(room=room, before_seq=4)
 
@@ -105,11 +106,7 @@ def test_catching_up_reads_nothing_when_up_to_date_and_the_newest_page_when_near
     settings, django_assert_num_queries
 ):
     settings.CHAT_HISTORY_PAGE_SIZE = 5
-    room = RoomFactory()
-    alice = member(room)
-    for n in range(12):
-        send(room, alice, f"m{n}")
-    room = reread(room)
+    room = room_with_messages(12)
 
     with django_assert_num_queries(0):
         assert recent.after(room=room, after_seq=12, limit=10) == []
