@@ -2,6 +2,11 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 
 
+def shown_name(username: str, display_name: str) -> str:
+    """The name people see: the display name if there is one, else the username."""
+    return display_name or username
+
+
 class User(AbstractUser):
     """The chat's user: Django's user plus the name shown beside messages."""
 
@@ -25,4 +30,4 @@ class User(AbstractUser):
 
     @property
     def shown_name(self) -> str:
-        return self.display_name or self.username
+        return shown_name(self.username, self.display_name)

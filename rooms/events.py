@@ -12,7 +12,7 @@ import logging
 import os
 from collections.abc import Iterable
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
@@ -21,6 +21,9 @@ from django.db import transaction
 from accounts.models import User
 from rooms import markdown
 from rooms.models import Message, Reaction, Room
+
+if TYPE_CHECKING:
+    from rooms.pages import PageMessage, Parent, Person
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +45,7 @@ def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
 
-def user_payload(user: User | None) -> dict[str, Any]:
+def user_payload(user: "User | Person | None") -> dict[str, Any]:
     if user is None:
         return {"id": None, "username": "", "name": "Deleted user"}
     return {"id": user.pk, "username": user.username, "name": user.shown_name}
@@ -61,12 +64,12 @@ def room_payload(room: Room, *, name: str | None = None) -> dict[str, Any]:
     }
 
 
-# Where rooms.selectors puts a message's reactions (a list), read by message_payload.
+# Where rooms.services puts a message's reactions (a list), read by message_payload.
 PREFETCHED_REACTIONS = "prefetched_reactions"
 
 
 def message_payload(
-    message: Message, *, reactions: Iterable[Reaction] | None = None
+    message: "Message | PageMessage", *, reactions: Iterable[Reaction] | None = None
 ) -> dict[str, Any]:
     """The one shape of a message, for history, catch-up and live events alike.
 
@@ -76,8 +79,9 @@ def message_payload(
     the messages naming them (the payload is the same for everyone). `change` is the
     room's number of its latest change (null if none): a client keeps the newest state
     it has seen of each message, whatever order events and catch-up answers come in.
-    Its reactions are `reactions` when the caller knows them (a new message has none),
-    else reactions_of(message).
+    Its reactions are `reactions` when the caller knows them (a new message has none,
+    rooms.pages reads a page's), else reactions_of(message). `message` is a model or
+    a row of rooms.pages: both have the attributes read here.
     """
     if reactions is None:
         reactions = reactions_of(message)
@@ -101,7 +105,7 @@ def message_payload(
 
 
 def reactions_of(message: Message) -> Iterable[Reaction]:
-    """Those rooms.selectors or rooms.services put on the message, else read now."""
+    """Those rooms.services put on the message, else read now."""
     reactions = getattr(message, PREFETCHED_REACTIONS, None)
     if reactions is None:
         reactions = message.reactions.select_related("user")
@@ -118,7 +122,7 @@ def mention_ids(message: Message) -> list[int]:
 REPLY_EXCERPT_LENGTH = 100
 
 
-def reply_payload(parent: Message | None) -> dict[str, Any] | None:
+def reply_payload(parent: "Message | Parent | None") -> dict[str, Any] | None:
     """What a reply shows of the message it answers: who, and how it began."""
     if parent is None:
         return None

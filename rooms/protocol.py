@@ -17,6 +17,7 @@ from accounts.models import User
 from rooms import (
     events,
     notifications,
+    pages,
     presence,
     recent,
     selectors,
@@ -260,7 +261,7 @@ def catch_up(
     changed = (
         []
         if last_change is None
-        else selectors.messages_changed(
+        else pages.changed(
             room=room, after_change=last_change, through_seq=last_seq, limit=limit + 1
         )
     )
@@ -276,7 +277,7 @@ def catch_up(
             "type": "messages",
             "room": slug,
             "messages": missing,
-            "changed": [events.message_payload(m) for m in changed],
+            "changed": changed,
             "last_change": room.last_change,
         }
     return frame, room.pk

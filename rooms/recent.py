@@ -25,7 +25,7 @@ from typing import Any
 
 from django.conf import settings
 
-from rooms import events, selectors
+from rooms import pages
 from rooms.models import Room
 
 SECONDS = 10.0
@@ -60,12 +60,11 @@ def newest(room: Room) -> Sequence[Payload]:
         ):
             _entries.move_to_end(room.pk)
             return entry.payloads
-    page = selectors.message_history(room=room, before_seq=room.last_seq + 1)
     entry = _Entry(
         last_seq=room.last_seq,
         last_change=room.last_change,
         made_at=now,
-        payloads=tuple(events.message_payload(message) for message in page),
+        payloads=tuple(pages.history(room=room, before_seq=room.last_seq + 1)),
     )
     with _lock:
         _entries[room.pk] = entry
@@ -78,12 +77,12 @@ def newest(room: Room) -> Sequence[Payload]:
 def history(
     *, room: Room, before_seq: int | None = None, limit: int | None = None
 ) -> list[Payload]:
-    """The payloads of selectors.message_history's page: the newest page from here."""
-    limit = selectors.page_limit(limit)
+    """pages.history's page, or the newest page if `before_seq` is None: that one
+    from here."""
+    limit = pages.page_limit(limit)
     if before_seq is None or before_seq > room.last_seq:
         return list(newest(room)[-limit:])
-    page = selectors.message_history(room=room, before_seq=before_seq, limit=limit)
-    return [events.message_payload(message) for message in page]
+    return pages.history(room=room, before_seq=before_seq, limit=limit)
 
 
 def after(*, room: Room, after_seq: int, limit: int) -> list[Payload]:
@@ -95,8 +94,7 @@ def after(*, room: Room, after_seq: int, limit: int) -> list[Payload]:
         return []
     if missing <= settings.CHAT_HISTORY_PAGE_SIZE:
         return list(newest(room)[-missing:][:limit])
-    page = selectors.messages_after(room=room, after_seq=after_seq, limit=limit)
-    return [events.message_payload(message) for message in page]
+    return pages.after(room=room, after_seq=after_seq, limit=limit)
 
 
 def clear() -> None:

@@ -1,17 +1,15 @@
 """Reads. Every function that returns room content takes the reader and authorizes."""
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.conf import settings
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from rooms import events, permissions
+from rooms import permissions
 from rooms.errors import NotFound
-from rooms.models import Invite, Membership, Message, Reaction, Room, RoomBan
+from rooms.models import Invite, Membership, Message, Room, RoomBan
 
 
 @dataclass(frozen=True)
@@ -158,101 +156,15 @@ def public_rooms() -> QuerySet[Room]:
     )
 
 
-def _messages(room: Room) -> QuerySet[Message]:
-    """Messages with what their payloads need but reactions (see _with_reactions).
-
-    Through the room's own manager, so every message gets this `room` instance rather
-    than a copy joined in per row. Each row also says whether the message has
-    reactions, an indexed lookup in the same query."""
-    return room.messages.select_related("author", "reply_to__author").annotate(
-        has_reactions=Exists(Reaction.objects.filter(message=OuterRef("pk")))
-    )
-
-
-def _with_reactions(messages: list[Message]) -> list[Message]:
-    """Gives each message its reactions as a plain list (events.message_payload reads
-    it), read in one query and only for the messages that have some: most have none,
-    and Django's prefetch of nothing was a quarter of a history page's time
-    (docs/performance.md)."""
-    found: defaultdict[int, list[Reaction]] = defaultdict(list)
-    reacted = [message.pk for message in messages if message.has_reactions]
-    if reacted:
-        for reaction in Reaction.objects.select_related("user").filter(
-            message__in=reacted
-        ):
-            found[reaction.message_id].append(reaction)
-    for message in messages:
-        setattr(message, events.PREFETCHED_REACTIONS, found[message.pk])
-    return messages
-
-
-# What rooms.events.message_payload reads of a message, its author and the message it
-# answers. Pages load nothing else: the authors' password hashes, dates and flags were
-# most of each row's decoding, for nothing.
-_PAYLOAD_FIELDS = (
-    *("room", "seq", "author", "body", "html", "client_id"),
-    *("created_at", "edited_at", "deleted_at", "reply_to", "change"),
-    *("author__username", "author__display_name"),
-    *("reply_to__seq", "reply_to__body", "reply_to__deleted_at", "reply_to__author"),
-    *("reply_to__author__username", "reply_to__author__display_name"),
-)
-
-
-def _page(room: Room) -> QuerySet[Message]:
-    """_messages with only what a payload shows, for pages that are only shown."""
-    return _messages(room).only(*_PAYLOAD_FIELDS)
-
-
 def room_message(*, room: Room, message_id: int) -> Message:
-    """A message of a room the caller has already authorized, or NotFound."""
-    message = _messages(room).filter(pk=message_id).first()
+    """A message of a room the caller has already authorized, or NotFound.
+
+    Its payload reads its reactions (events.reactions_of)."""
+    message = (
+        room.messages.select_related("author", "reply_to__author")
+        .filter(pk=message_id)
+        .first()
+    )
     if message is None:
         raise NotFound("No such message.")
-    return _with_reactions([message])[0]
-
-
-def page_limit(limit: int | None) -> int:
-    """A history page's size: as asked, at most CHAT_HISTORY_PAGE_SIZE (the default)."""
-    return min(
-        limit or settings.CHAT_HISTORY_PAGE_SIZE, settings.CHAT_HISTORY_PAGE_SIZE
-    )
-
-
-def message_history(
-    *, room: Room, before_seq: int | None = None, limit: int | None = None
-) -> list[Message]:
-    """The page of messages just before `before_seq`, oldest first (keyset by seq)."""
-    limit = page_limit(limit)
-    queryset = _page(room)
-    if before_seq is not None:
-        queryset = queryset.filter(seq__lt=before_seq)
-    page = _with_reactions(list(queryset.order_by("-seq")[:limit]))
-    page.reverse()
-    return page
-
-
-def messages_after(*, room: Room, after_seq: int, limit: int) -> list[Message]:
-    """Messages with seq > after_seq, oldest first, at most `limit`."""
-    return _with_reactions(
-        list(_page(room).filter(seq__gt=after_seq).order_by("seq")[:limit])
-    )
-
-
-def messages_changed(
-    *, room: Room, after_change: int, through_seq: int, limit: int
-) -> list[Message]:
-    """Messages up to `through_seq` whose latest change is after `after_change`, in
-    the order of those changes, at most `limit`: what a client holding the room up to
-    that seq and that change has not seen change.
-
-    None are read when the room has had no change since (its last_change as read with
-    it), the common case."""
-    if after_change >= room.last_change:
-        return []
-    return _with_reactions(
-        list(
-            _page(room)
-            .filter(change__gt=after_change, seq__lte=through_seq)
-            .order_by("change")[:limit]
-        )
-    )
+    return message

@@ -10,7 +10,7 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from rooms import events, moderation, selectors, services
+from rooms import events, moderation, services
 from rooms.errors import Forbidden, InvalidInput, NotFound
 from rooms.models import Membership, Message, MessageEdit, Reaction, Room
 from tests.factories import RoomFactory, UserFactory, member, send
@@ -339,36 +339,6 @@ def test_when_a_reply_names_a_message_of_another_room_then_refused_and_nothing_s
     assert Room.objects.get(pk=room.pk).last_seq == 0
 
 
-def test_when_history_is_read_then_replies_and_reactions_cost_a_fixed_number_of_queries(
-    django_assert_max_num_queries,
-):
-    room = RoomFactory()
-    people = [member(room) for _ in range(4)]
-    previous = None
-    for n in range(30):
-        previous = services.message_send(
-            author=people[n % 4],
-            room=room,
-            body=f"message {n}",
-            reply_to=previous.pk if previous and n % 2 else None,
-        ).message
-        for person in people[: n % 4]:
-            services.reaction_set(user=person, message=previous, emoji="👍", on=True)
-
-    with django_assert_max_num_queries(2):
-        page = selectors.message_history(room=room)
-        payloads = [events.message_payload(m) for m in page]
-
-    assert len(payloads) == 30
-    assert sum(bool(p["reply_to"]) for p in payloads) == 15
-    assert sum(r["count"] for p in payloads for r in p["reactions"]) == sum(
-        n % 4 for n in range(30)
-    )
-
-
-# --- reactions -------------------------------------------------------------------------------
-
-
 def test_when_members_react_then_reactions_count_per_emoji_with_who_in_order(
     published, django_capture_on_commit_callbacks
 ):
@@ -557,29 +527,6 @@ def test_when_a_message_is_deleted_then_its_payload_shows_no_reactions_or_quote(
     payload = events.message_payload(fresh(message))
 
     assert (payload["reactions"], payload["reply_to"]) == ([], None)
-
-
-def test_reactions_are_read_only_for_a_page_that_has_some(django_assert_num_queries):
-    room = RoomFactory()
-    alice, bob = member(room), member(room)
-    first = send(room, alice, "first")
-    for n in range(5):
-        send(room, bob, f"reply {n}")
-    # One that came and went leaves nothing to read.
-    services.reaction_set(user=bob, message=first, emoji="👍", on=True)
-    services.reaction_set(user=bob, message=first, emoji="👍", on=False)
-
-    with django_assert_num_queries(1):
-        page = [events.message_payload(m) for m in selectors.message_history(room=room)]
-    services.reaction_set(user=alice, message=first, emoji="🎉", on=True)
-    with django_assert_num_queries(2):
-        again = [
-            events.message_payload(m) for m in selectors.message_history(room=room)
-        ]
-
-    assert [p["reactions"] for p in page] == [[]] * 6
-    assert [r["emoji"] for r in again[0]["reactions"]] == ["🎉"]
-    assert [p["reactions"] for p in again[1:]] == [[]] * 5
 
 
 def test_a_send_by_slug_reads_and_locks_its_room_in_the_statement_that_claims_its_seq(

@@ -2,18 +2,16 @@
 
 import pytest
 
-from rooms import events, moderation, recent, selectors, services
+from rooms import moderation, pages, recent, services
 from rooms.models import Membership, Room
 from tests.factories import RoomFactory, member, send
 
 pytestmark = [pytest.mark.django_db]
 
 
-def fresh_payloads(room: Room, **page) -> list[dict]:
-    """The payloads as built from the database now, without rooms.recent."""
-    return [
-        events.message_payload(m) for m in selectors.message_history(room=room, **page)
-    ]
+def fresh_payloads(room: Room, before_seq: int = 2**62) -> list[dict]:
+    """The payloads as read from the database now, without rooms.recent."""
+    return pages.history(room=room, before_seq=before_seq)
 
 
 def reread(room: Room) -> Room:
