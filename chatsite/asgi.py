@@ -1,5 +1,6 @@
-"""ASGI entry point: HTTP goes to Django; WebSockets pass the origin check, then
-chatsite.socket_auth works out who is connecting."""
+"""ASGI entry point: HTTP goes to Django (its middleware run synchronously, except
+for the event stream and the long poll: chatsite.http_handler); WebSockets pass the
+origin check, then chatsite.socket_auth works out who is connecting."""
 
 import gc
 import logging
@@ -16,6 +17,7 @@ from django.conf import settings  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
 from chatsite import write_through  # noqa: E402
+from chatsite.http_handler import SyncMiddlewareHandler  # noqa: E402
 from chatsite.request_threads import RequestThreads  # noqa: E402
 from chatsite.socket_auth import SessionAuthMiddleware  # noqa: E402
 from rooms.routing import websocket_urlpatterns  # noqa: E402
@@ -26,9 +28,10 @@ write_through.install()
 application = ProtocolTypeRouter(
     {
         "http": RequestThreads(
-            django_asgi_app,
+            SyncMiddlewareHandler(),
             threads=settings.CHAT_REQUEST_THREADS,
             long_lived=(reverse("rooms:api_stream"), reverse("rooms:api_poll")),
+            long_lived_app=django_asgi_app,
         ),
         "websocket": AllowedHostsOriginValidator(
             SessionAuthMiddleware(URLRouter(websocket_urlpatterns))

@@ -24,18 +24,28 @@ ASGIApp = Callable[[dict[str, Any], Callable, Callable], Awaitable[None]]
 
 class RequestThreads:
     def __init__(
-        self, app: ASGIApp, *, threads: int, long_lived: Iterable[str] = ()
+        self,
+        app: ASGIApp,
+        *,
+        threads: int,
+        long_lived: Iterable[str] = (),
+        long_lived_app: ASGIApp | None = None,
     ) -> None:
-        """`long_lived`: the paths of requests that keep their own thread."""
+        """`long_lived`: the paths of requests that keep their own thread, served by
+        `long_lived_app` (else `app`)."""
         self.app = app
         self.long_lived = frozenset(long_lived)
+        self.long_lived_app = long_lived_app or app
         self.free = [
             ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"request-{n}")
             for n in range(threads)
         ]
 
     async def __call__(self, scope: dict[str, Any], receive, send) -> None:
-        if not self.free or scope.get("path") in self.long_lived:
+        if scope.get("path") in self.long_lived:
+            await self.long_lived_app(scope, receive, send)
+            return
+        if not self.free:
             await self.app(scope, receive, send)
             return
         executor = self.free.pop()

@@ -66,13 +66,17 @@ async def test_requests_at_once_each_get_a_thread_and_beyond_the_kept_ones_a_new
     assert len(threads.free) == 2
 
 
-async def test_long_lived_requests_keep_no_kept_thread():
-    app = App()
-    threads = RequestThreads(app, threads=1, long_lived=["/api/stream"])
+async def test_long_lived_requests_keep_no_kept_thread_and_go_to_their_own_app():
+    app, streams = App(), App()
+    threads = RequestThreads(
+        app, threads=1, long_lived=["/api/stream"], long_lived_app=streams
+    )
 
     await threads(request("/api/stream"), None, None)
+    await threads(request("/api/frames"), None, None)
 
-    assert not app.threads[0][0].startswith("request-")
+    assert not streams.threads[0][0].startswith("request-")
+    assert len(streams.threads) == len(app.threads) == 1
     assert len(threads.free) == 1
 
 
