@@ -16,7 +16,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 
 from accounts.models import User
-from rooms import events, presence, protocol, selectors
+from rooms import events, presence, protocol, selectors, sessions
 from rooms.errors import ChatError
 from rooms.sessions import EVERY_SESSION, SessionEnded
 
@@ -39,7 +39,7 @@ def handle_frame(
 ) -> protocol.Reply:
     # A live connection signed in once, maybe hours ago: if staff have deactivated the
     # account since, it may do nothing more (an HTTP request would be refused too).
-    if not User.objects.filter(pk=user.pk, is_active=True).exists():
+    if not sessions.account_active(user.pk):
         error = ChatError(
             "This account is no longer active; log in again.", code="unauthenticated"
         )

@@ -19,6 +19,7 @@ from django.contrib import auth
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.signals import user_logged_out
+from django.db import connection
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
@@ -80,6 +81,20 @@ def signed_in_user(session_key: str | None) -> AbstractBaseUser | AnonymousUser:
         return AnonymousUser()
     store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
     return auth.get_user(SimpleNamespace(session=store))
+
+
+def account_active(user_id: int) -> bool:
+    """Whether the account is still active (staff have not closed it).
+
+    Asked before every frame a live connection sends (rooms.realtime), so it is one
+    plain statement: the same question as a query Django compiles each time cost
+    0.4 ms, a quarter of a send's work (docs/performance.md)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {User._meta.db_table} WHERE id = %s AND is_active",
+            [user_id],
+        )
+        return cursor.fetchone() is not None
 
 
 def still_signed_in(user_id: int, session_key: str | None) -> bool:

@@ -7,6 +7,7 @@ from django.contrib.sessions.models import Session as SessionRow
 from django.test import Client
 from django.urls import reverse
 
+from accounts.models import User
 from rooms import sessions
 from rooms.consumers import CLOSE_UNAUTHENTICATED
 from rooms.sessions import still_signed_in
@@ -79,6 +80,19 @@ def test_still_signed_in_is_false_for_a_closed_account_and_an_ended_session():
     alice.is_active = False
     alice.save()
     assert not still_signed_in(alice.pk, session_key(second))
+
+
+def test_an_account_is_active_until_closed_however_it_is_closed():
+    alice, bob = UserFactory(), UserFactory()
+
+    assert sessions.account_active(alice.pk)
+    User.objects.filter(pk=alice.pk).update(is_active=False)  # not through a save
+    bob.is_active = False
+    bob.save()
+
+    assert not sessions.account_active(alice.pk)
+    assert not sessions.account_active(bob.pk)
+    assert not sessions.account_active(max(alice.pk, bob.pk) + 1)
 
 
 async def test_logging_out_closes_that_sessions_sockets_and_no_other():
