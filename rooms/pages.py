@@ -1,12 +1,11 @@
 """Pages of a room's messages, as payloads: history, catch-up and changed messages.
 
 These are the reads every page load, scroll back, reconnect and poll makes, so they
-skip the ORM: one hand-written statement per page, its rows converted by the same
-converters the ORM applies (so values come back as they would from a model), and
-payloads made by rooms.events.message_payload from plain row objects. Through the
-ORM, compiling the query and building 100 model instances was 95 % of an older page's
-read (docs/performance.md). tests/rooms/test_pages.py holds these payloads equal to
-the ones made from models.
+skip the ORM: one hand-written statement per page, its rows converted as the ORM would
+convert them (rooms.rows), and payloads made by rooms.events.message_payload from
+plain row objects. Through the ORM, compiling the query and building 100 model
+instances was 95 % of an older page's read (docs/performance.md).
+tests/rooms/test_pages.py holds these payloads equal to the ones made from models.
 
 Callers authorize first: every function takes a room the reader may read.
 """
@@ -14,16 +13,14 @@ Callers authorize first: every function takes a room the reader may read.
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from typing import Any
 from uuid import UUID
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Field
 
 from accounts.models import User, shown_name
-from rooms import events
+from rooms import events, rows
 from rooms.models import Message, Reaction, Room
 
 Payload = dict[str, Any]
@@ -73,20 +70,20 @@ class PageMessage:
     has_reactions: bool
 
 
-def _fields() -> tuple[Field, ...]:
-    message, user = Message._meta, User._meta
-    return (
-        *(message.get_field(name) for name in ("id", "seq", "author")),
-        *(user.get_field(name) for name in ("username", "display_name")),
-        *(message.get_field(name) for name in ("body", "html", "client_id")),
-        *(message.get_field(name) for name in ("created_at", "edited_at")),
-        *(message.get_field(name) for name in ("deleted_at", "change", "reply_to")),
-        *(message.get_field(name) for name in ("seq", "body", "deleted_at", "author")),
-        *(user.get_field(name) for name in ("username", "display_name")),
-    )
+_MESSAGE, _USER = Message._meta, User._meta
+# What each column of _SELECT holds, in order (for rooms.rows' converters).
+_FIELDS = (
+    *(_MESSAGE.get_field(name) for name in ("id", "seq", "author")),
+    *(_USER.get_field(name) for name in ("username", "display_name")),
+    *(_MESSAGE.get_field(name) for name in ("body", "html", "client_id")),
+    *(_MESSAGE.get_field(name) for name in ("created_at", "edited_at")),
+    *(_MESSAGE.get_field(name) for name in ("deleted_at", "change", "reply_to")),
+    *(_MESSAGE.get_field(name) for name in ("seq", "body", "deleted_at", "author")),
+    *(_USER.get_field(name) for name in ("username", "display_name")),
+)
 
 
-# The columns of _fields(), from the message (m), its author (a), the message it
+# The columns of _FIELDS, from the message (m), its author (a), the message it
 # answers (p) and that one's author (pa); then whether it has reactions. The LEFT
 # JOINs keep messages whose author or parent is gone.
 _SELECT = f"""
@@ -102,38 +99,11 @@ LEFT JOIN {User._meta.db_table} pa ON pa.id = p.author_id
 WHERE m.room_id = %s AND """
 
 
-@cache
-def _converters(vendor: str) -> tuple[tuple[int, Any, tuple], ...]:
-    """Per column that has any: (index, column expression, the ORM's converters for
-    it on this database), e.g. SQLite's text to aware datetimes and UUIDs."""
-    found = []
-    for index, field in enumerate(_fields()):
-        column = field.get_col(field.model._meta.db_table)
-        converters = tuple(
-            connection.ops.get_db_converters(column)
-            + column.get_db_converters(connection)
-        )
-        if converters:
-            found.append((index, column, converters))
-    return tuple(found)
-
-
 def _read(room: Room, where: str, params: list[Any]) -> list[PageMessage]:
     with connection.cursor() as cursor:
         cursor.execute(_SELECT + where, [room.pk, *params])
-        rows = cursor.fetchall()
-    converters = _converters(connection.vendor)
-    return [_message(room, _converted(row, converters)) for row in rows]
-
-
-def _converted(row: tuple, converters: tuple[tuple[int, Any, tuple], ...]) -> list:
-    values = list(row)
-    for index, column, functions in converters:
-        value = values[index]
-        for function in functions:
-            value = function(value, column, connection)
-        values[index] = value
-    return values
+        found = cursor.fetchall()
+    return [_message(room, rows.converted(row, _FIELDS)) for row in found]
 
 
 def _message(room: Room, v: list) -> PageMessage:

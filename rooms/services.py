@@ -536,12 +536,7 @@ def _store_message(
     reply_to: int | None,
 ) -> SendResult:
     locked = _claim_seq(room)
-    try:
-        membership = Membership.objects.select_related("user").get(
-            room=locked, user=author
-        )
-    except Membership.DoesNotExist:
-        membership = None
+    membership = selectors.membership_with_user(room=locked, user=author)
     if not permissions.can_read(author, locked, membership):
         raise NotFound("No such room.")
     ensure_may_post(user=author, room=locked, membership=membership)

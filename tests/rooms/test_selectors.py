@@ -1,11 +1,15 @@
 """rooms.selectors: the reads, each authorized for its reader."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.utils import timezone
 
+from accounts.models import User
 from rooms import selectors
 from rooms.errors import NotFound
-from rooms.models import Room
+from rooms.models import Membership, Room
 from tests.factories import RoomFactory, UserFactory, member
 
 pytestmark = [pytest.mark.django_db]
@@ -88,3 +92,35 @@ def test_when_a_users_rooms_are_listed_then_archived_rooms_are_left_out():
     assert sorted(selectors.member_room_ids(user=alice)) == sorted(
         [kept.pk, archived.pk]
     )
+
+
+# --- membership_with_user ----------------------------------------------------------------
+
+
+def test_membership_with_user_reads_the_user_afresh_as_the_orm_would():
+    room = RoomFactory()
+    alice = member(room)
+    socket_user = User.objects.get(pk=alice.pk)  # as loaded when a socket connected
+    until = timezone.now() + timedelta(hours=1)
+    User.objects.filter(pk=alice.pk).update(muted_until=until, muted_reason="spam")
+    Membership.objects.filter(user=alice, room=room).update(role="moderator")
+
+    found = selectors.membership_with_user(room=room, user=socket_user)
+
+    expected = Membership.objects.select_related("user").get(user=alice, room=room)
+    assert found == expected and found.room is room
+    assert found.role == "moderator"
+    assert found.user.muted_until == until and found.user.muted_reason == "spam"
+    assert {
+        f.attname: getattr(found.user, f.attname) for f in User._meta.concrete_fields
+    } == {
+        f.attname: getattr(expected.user, f.attname) for f in User._meta.concrete_fields
+    }
+    assert not found._state.adding and not found.user._state.adding
+
+
+def test_membership_with_user_is_none_for_someone_not_in_the_room():
+    room, elsewhere = RoomFactory(), RoomFactory()
+    bob = member(elsewhere)
+
+    assert selectors.membership_with_user(room=room, user=bob) is None

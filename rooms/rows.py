@@ -1,0 +1,58 @@
+"""Rows read with hand-written SQL, their values converted as the ORM converts them.
+
+Only for the hottest reads (rooms.pages, a send's membership), where Django compiling
+the same query on every call, more than the database answering it, was most of the
+work (docs/performance.md). Each column is named by the model field it holds, and
+gets the converters the ORM would apply to that field on this database (SQLite's
+text to aware datetimes and UUIDs, a field's from_db_value), so callers see the
+values a queryset would give them.
+"""
+
+from collections.abc import Callable, Sequence
+from functools import cache
+from typing import Any, TypeVar
+
+from django.db import connection
+from django.db.models import Field, Model
+from django.db.models.expressions import Col
+
+_Converter = tuple[int, Col, tuple[Callable[..., Any], ...]]
+M = TypeVar("M", bound=Model)
+
+
+@cache
+def _converters(fields: tuple[Field, ...], vendor: str) -> tuple[_Converter, ...]:
+    """For each column that has any: its index, its column expression and converters.
+    `vendor` keys the cache: converters depend on the database."""
+    found = []
+    for index, field in enumerate(fields):
+        column = field.get_col(field.model._meta.db_table)
+        functions = tuple(
+            connection.ops.get_db_converters(column)
+            + column.get_db_converters(connection)
+        )
+        if functions:
+            found.append((index, column, functions))
+    return tuple(found)
+
+
+def converted(row: Sequence[Any], fields: tuple[Field, ...]) -> list[Any]:
+    """The row's values as the ORM gives them; `fields[i]` is what column i holds."""
+    values = list(row)
+    for index, column, functions in _converters(fields, connection.vendor):
+        value = values[index]
+        for function in functions:
+            value = function(value, column, connection)
+        values[index] = value
+    return values
+
+
+def columns(alias: str, fields: tuple[Field, ...]) -> str:
+    """`fields`' columns of the table aliased `alias`, for a SELECT list."""
+    return ", ".join(f"{alias}.{connection.ops.quote_name(f.column)}" for f in fields)
+
+
+def instance(model: type[M], fields: tuple[Field, ...], values: Sequence[Any]) -> M:
+    """A model instance, as loaded from the database, from converted values of every
+    one of its concrete fields, in `model._meta.concrete_fields` order."""
+    return model.from_db(connection.alias, [f.attname for f in fields], values)
