@@ -47,9 +47,11 @@ def converted(row: Sequence[Any], fields: tuple[Field, ...]) -> list[Any]:
     return values
 
 
-def columns(alias: str, fields: tuple[Field, ...]) -> str:
-    """`fields`' columns of the table aliased `alias`, for a SELECT list."""
-    return ", ".join(f"{alias}.{connection.ops.quote_name(f.column)}" for f in fields)
+def columns(alias: str | None, fields: tuple[Field, ...]) -> str:
+    """`fields`' columns (of the table aliased `alias`, if given), for a SELECT or
+    RETURNING list."""
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(f"{prefix}{connection.ops.quote_name(f.column)}" for f in fields)
 
 
 def instance(model: type[M], fields: tuple[Field, ...], values: Sequence[Any]) -> M:

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.models import User
-from rooms import events, mentions, permissions, receipts, selectors
+from rooms import events, mentions, permissions, receipts, rows, selectors
 from rooms.errors import (
     Banned,
     ChatError,
@@ -487,6 +487,9 @@ def message_send(
         raise
 
 
+_ROOM_FIELDS = tuple(Room._meta.concrete_fields)
+
+
 def _claim_seq(room: Room | str) -> Room:
     """The room, locked, its last_seq already advanced by one for the new message.
 
@@ -494,16 +497,16 @@ def _claim_seq(room: Room | str) -> Room:
     read and an update, the largest share of a send's SQL. Refused sends raise, and
     the transaction takes the seq back."""
     column, value = ("slug", room) if isinstance(room, str) else ("id", room.pk)
-    claimed = list(
-        Room.objects.raw(
+    with connection.cursor() as cursor:
+        cursor.execute(
             f"UPDATE {Room._meta.db_table} SET last_seq = last_seq + 1"
-            f" WHERE {column} = %s RETURNING *",
+            f" WHERE {column} = %s RETURNING {rows.columns(None, _ROOM_FIELDS)}",
             [value],
         )
-    )
-    if not claimed:
+        claimed = cursor.fetchone()
+    if claimed is None:
         raise NotFound("No such room.")
-    return claimed[0]
+    return rows.instance(Room, _ROOM_FIELDS, rows.converted(claimed, _ROOM_FIELDS))
 
 
 def stamp_change(message: Message) -> None:
