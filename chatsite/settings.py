@@ -209,6 +209,9 @@ CHANNEL_LAYERS = channel_layers(REDIS_URL)
 
 # --- Auth -----------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+# Django's database sessions, loaded with one plain statement
+# (chatsite/session_store.py).
+SESSION_ENGINE = "chatsite.session_store"
 # django-axes' backend goes first: it refuses a locked-out login before any password
 # is checked.
 AUTHENTICATION_BACKENDS = [
