@@ -112,7 +112,7 @@ def reactions_of(message: Message) -> Iterable[Reaction]:
     return reactions
 
 
-def mention_ids(message: Message) -> list[int]:
+def mention_ids(message: "Message | PageMessage") -> list[int]:
     """Whom the message names, less its author: read off its stored HTML, which is
     what the reader sees, so no query (the Mention rows, which count unread mentions,
     are made from the same rendering)."""
