@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from rooms import rows
 
-_FIELDS = tuple(Session._meta.concrete_fields)
+_FIELDS = rows.fields_of(Session)
 _LOAD = (
     f"SELECT {rows.columns(None, _FIELDS)} FROM {Session._meta.db_table}"
     " WHERE session_key = %s AND expire_date > %s"
@@ -26,10 +26,8 @@ class SessionStore(db.SessionStore):
         """The session's row if it exists and has not expired; else None, and the
         key is dropped (as Django does), so a save makes a new one."""
         now = connection.ops.adapt_datetimefield_value(timezone.now())
-        with connection.cursor() as cursor:
-            cursor.execute(_LOAD, [self.session_key, now])
-            row = cursor.fetchone()
-        if row is None:
+        found = rows.read(_LOAD, [self.session_key, now], _FIELDS)
+        if not found:
             self._session_key = None
             return None
-        return rows.instance(Session, _FIELDS, rows.converted(row, _FIELDS))
+        return rows.instance(Session, found[0])

@@ -17,7 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.db import connection
+from django.db.models import Field, Model
 
 from accounts.models import User, shown_name
 from rooms import events, rows
@@ -70,27 +70,26 @@ class PageMessage:
     has_reactions: bool
 
 
-_MESSAGE, _USER = Message._meta, User._meta
-# What each column of _SELECT holds, in order (for rooms.rows' converters).
-_FIELDS = (
-    *(_MESSAGE.get_field(name) for name in ("id", "seq", "author")),
-    *(_USER.get_field(name) for name in ("username", "display_name")),
-    *(_MESSAGE.get_field(name) for name in ("body", "html", "client_id")),
-    *(_MESSAGE.get_field(name) for name in ("created_at", "edited_at")),
-    *(_MESSAGE.get_field(name) for name in ("deleted_at", "change", "reply_to")),
-    *(_MESSAGE.get_field(name) for name in ("seq", "body", "deleted_at", "author")),
-    *(_USER.get_field(name) for name in ("username", "display_name")),
+def _fields(model: type[Model], *names: str) -> tuple[Field, ...]:
+    return tuple(model._meta.get_field(name) for name in names)
+
+
+# What a page reads of the message (m), its author (a), the message it answers (p)
+# and that one's author (pa).
+_MESSAGE = _fields(
+    Message,
+    *("id", "seq", "author", "body", "html", "client_id", "created_at"),
+    *("edited_at", "deleted_at", "change", "reply_to"),
 )
+_AUTHOR = _fields(User, "username", "display_name")
+_PARENT = _fields(Message, "seq", "body", "deleted_at", "author")
+_FIELDS = _MESSAGE + _AUTHOR + _PARENT + _AUTHOR
 
-
-# The columns of _FIELDS, from the message (m), its author (a), the message it
-# answers (p) and that one's author (pa); then whether it has reactions. The LEFT
-# JOINs keep messages whose author or parent is gone.
+# Those columns, then whether the message has reactions. The LEFT JOINs keep
+# messages whose author or parent is gone.
 _SELECT = f"""
-SELECT m.id, m.seq, m.author_id, a.username, a.display_name,
-       m.body, m.html, m.client_id, m.created_at, m.edited_at,
-       m.deleted_at, m.change, m.reply_to_id,
-       p.seq, p.body, p.deleted_at, p.author_id, pa.username, pa.display_name,
+SELECT {rows.columns("m", _MESSAGE)}, {rows.columns("a", _AUTHOR)},
+       {rows.columns("p", _PARENT)}, {rows.columns("pa", _AUTHOR)},
        EXISTS (SELECT 1 FROM {Reaction._meta.db_table} r WHERE r.message_id = m.id)
 FROM {Message._meta.db_table} m
 LEFT JOIN {User._meta.db_table} a ON a.id = m.author_id
@@ -100,30 +99,29 @@ WHERE m.room_id = %s AND """
 
 
 def _read(room: Room, where: str, params: list[Any]) -> list[PageMessage]:
-    with connection.cursor() as cursor:
-        cursor.execute(_SELECT + where, [room.pk, *params])
-        found = cursor.fetchall()
-    return [_message(room, rows.converted(row, _FIELDS)) for row in found]
+    found = rows.read(_SELECT + where, [room.pk, *params], _FIELDS)
+    return [_message(room, values) for values in found]
 
 
 def _message(room: Room, v: list) -> PageMessage:
+    """From the values of _SELECT's columns, in order."""
     return PageMessage(
         pk=v[0],
         room=room,
         seq=v[1],
         author_id=v[2],
-        author=None if v[2] is None else Person(v[2], v[3], v[4]),
-        body=v[5],
-        html=v[6],
-        client_id=v[7],
-        created_at=v[8],
-        edited_at=v[9],
-        deleted_at=v[10],
-        change=v[11],
+        author=None if v[2] is None else Person(v[2], v[11], v[12]),
+        body=v[3],
+        html=v[4],
+        client_id=v[5],
+        created_at=v[6],
+        edited_at=v[7],
+        deleted_at=v[8],
+        change=v[9],
         reply_to=None
-        if v[12] is None
+        if v[10] is None
         else Parent(
-            pk=v[12],
+            pk=v[10],
             seq=v[13],
             body=v[14],
             deleted_at=v[15],

@@ -1,11 +1,11 @@
 """Rows read with hand-written SQL, their values converted as the ORM converts them.
 
-Only for the hottest reads (rooms.pages, a send's membership), where Django compiling
-the same query on every call, more than the database answering it, was most of the
-work (docs/performance.md). Each column is named by the model field it holds, and
-gets the converters the ORM would apply to that field on this database (SQLite's
-text to aware datetimes and UUIDs, a field's from_db_value), so callers see the
-values a queryset would give them.
+Only for the hottest reads (rooms.pages, a send's room and membership, sessions),
+where Django compiling the same query on every call, more than the database answering
+it, was most of the work (docs/performance.md). Each column is named by the model
+field it holds, and gets the converters the ORM would apply to that field on this
+database (SQLite's text to aware datetimes and UUIDs, a field's from_db_value), so
+callers see the values a queryset would give them.
 """
 
 from collections.abc import Callable, Sequence
@@ -36,8 +36,7 @@ def _converters(fields: tuple[Field, ...], vendor: str) -> tuple[_Converter, ...
     return tuple(found)
 
 
-def converted(row: Sequence[Any], fields: tuple[Field, ...]) -> list[Any]:
-    """The row's values as the ORM gives them; `fields[i]` is what column i holds."""
+def _converted(row: Sequence[Any], fields: tuple[Field, ...]) -> list[Any]:
     values = list(row)
     for index, column, functions in _converters(fields, connection.vendor):
         value = values[index]
@@ -47,6 +46,20 @@ def converted(row: Sequence[Any], fields: tuple[Field, ...]) -> list[Any]:
     return values
 
 
+def read(sql: str, params: Sequence[Any], fields: tuple[Field, ...]) -> list[list[Any]]:
+    """The statement's rows, each value as the ORM gives it: `fields[i]` is what
+    column i holds."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    return [_converted(row, fields) for row in found]
+
+
+def fields_of(model: type[Model]) -> tuple[Field, ...]:
+    """Every concrete field of the model: what rows.instance builds from."""
+    return tuple(model._meta.concrete_fields)
+
+
 def columns(alias: str | None, fields: tuple[Field, ...]) -> str:
     """`fields`' columns (of the table aliased `alias`, if given), for a SELECT or
     RETURNING list."""
@@ -54,7 +67,9 @@ def columns(alias: str | None, fields: tuple[Field, ...]) -> str:
     return ", ".join(f"{prefix}{connection.ops.quote_name(f.column)}" for f in fields)
 
 
-def instance(model: type[M], fields: tuple[Field, ...], values: Sequence[Any]) -> M:
-    """A model instance, as loaded from the database, from converted values of every
-    one of its concrete fields, in `model._meta.concrete_fields` order."""
-    return model.from_db(connection.alias, [f.attname for f in fields], values)
+def instance(model: type[M], values: Sequence[Any]) -> M:
+    """A model instance, as loaded from the database, from read values of every one
+    of its concrete fields (fields_of(model)), in that order."""
+    return model.from_db(
+        connection.alias, [f.attname for f in fields_of(model)], values
+    )

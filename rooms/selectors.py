@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -63,8 +62,9 @@ def _readable(user: User, **room: object) -> RoomAccess | None:
     return RoomAccess(room=found, membership=membership)
 
 
-_MEMBERSHIP_FIELDS = tuple(Membership._meta.concrete_fields)
-_USER_FIELDS = tuple(User._meta.concrete_fields)
+_MEMBERSHIP_FIELDS = rows.fields_of(Membership)
+_USER_FIELDS = rows.fields_of(User)
+_BOTH_FIELDS = _MEMBERSHIP_FIELDS + _USER_FIELDS
 _MEMBERSHIP_WITH_USER = (
     f"SELECT {rows.columns('m', _MEMBERSHIP_FIELDS)}, {rows.columns('u', _USER_FIELDS)}"
     f" FROM {Membership._meta.db_table} m"
@@ -79,15 +79,12 @@ def membership_with_user(*, room: Room, user: User) -> Membership | None:
     Fresh because a socket's user was loaded when it connected: mutes and rights may
     have changed since. Read on every send, so one plain statement (rooms.rows):
     Django compiling this join was a quarter of a send's work (docs/performance.md)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_MEMBERSHIP_WITH_USER, [room.pk, user.pk])
-        row = cursor.fetchone()
-    if row is None:
+    found = rows.read(_MEMBERSHIP_WITH_USER, [room.pk, user.pk], _BOTH_FIELDS)
+    if not found:
         return None
-    values = rows.converted(row, _MEMBERSHIP_FIELDS + _USER_FIELDS)
     split = len(_MEMBERSHIP_FIELDS)
-    membership = rows.instance(Membership, _MEMBERSHIP_FIELDS, values[:split])
-    membership.user = rows.instance(User, _USER_FIELDS, values[split:])
+    membership = rows.instance(Membership, found[0][:split])
+    membership.user = rows.instance(User, found[0][split:])
     membership.room = room
     return membership
 

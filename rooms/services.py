@@ -487,7 +487,7 @@ def message_send(
         raise
 
 
-_ROOM_FIELDS = tuple(Room._meta.concrete_fields)
+_ROOM_FIELDS = rows.fields_of(Room)
 
 
 def _claim_seq(room: Room | str) -> Room:
@@ -497,16 +497,15 @@ def _claim_seq(room: Room | str) -> Room:
     read and an update, the largest share of a send's SQL. Refused sends raise, and
     the transaction takes the seq back."""
     column, value = ("slug", room) if isinstance(room, str) else ("id", room.pk)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {Room._meta.db_table} SET last_seq = last_seq + 1"
-            f" WHERE {column} = %s RETURNING {rows.columns(None, _ROOM_FIELDS)}",
-            [value],
-        )
-        claimed = cursor.fetchone()
-    if claimed is None:
+    claimed = rows.read(
+        f"UPDATE {Room._meta.db_table} SET last_seq = last_seq + 1"
+        f" WHERE {column} = %s RETURNING {rows.columns(None, _ROOM_FIELDS)}",
+        [value],
+        _ROOM_FIELDS,
+    )
+    if not claimed:
         raise NotFound("No such room.")
-    return rows.instance(Room, _ROOM_FIELDS, rows.converted(claimed, _ROOM_FIELDS))
+    return rows.instance(Room, claimed[0])
 
 
 def stamp_change(message: Message) -> None:

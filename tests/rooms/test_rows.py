@@ -1,7 +1,6 @@
 """rooms.rows: hand-written SQL's rows, converted as the ORM converts them."""
 
 import pytest
-from django.db import connection
 
 from rooms import rows
 from rooms.models import Message
@@ -9,17 +8,17 @@ from tests.factories import RoomFactory, member, send
 
 pytestmark = [pytest.mark.django_db]
 
-FIELDS = tuple(Message._meta.concrete_fields)
+FIELDS = rows.fields_of(Message)
 
 
-def read_raw(message: Message) -> tuple:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {rows.columns('m', FIELDS)} FROM {Message._meta.db_table} m"
-            " WHERE m.id = %s",
-            [message.pk],
-        )
-        return cursor.fetchone()
+def read(message: Message) -> list:
+    [values] = rows.read(
+        f"SELECT {rows.columns('m', FIELDS)} FROM {Message._meta.db_table} m"
+        " WHERE m.id = %s",
+        [message.pk],
+        FIELDS,
+    )
+    return values
 
 
 def test_values_come_back_as_from_a_queryset():
@@ -27,7 +26,7 @@ def test_values_come_back_as_from_a_queryset():
     message = send(room, member(room), "hello")
     expected = Message.objects.get(pk=message.pk)
 
-    values = rows.converted(read_raw(message), FIELDS)
+    values = read(message)
 
     assert values == [getattr(expected, f.attname) for f in FIELDS]
     assert values[[f.name for f in FIELDS].index("created_at")].tzinfo is not None
@@ -37,7 +36,7 @@ def test_an_instance_is_as_if_loaded_from_the_database():
     room = RoomFactory()
     message = send(room, member(room), "hello")
 
-    loaded = rows.instance(Message, FIELDS, rows.converted(read_raw(message), FIELDS))
+    loaded = rows.instance(Message, read(message))
 
     assert loaded == message and not loaded._state.adding
     assert loaded.client_id == message.client_id
