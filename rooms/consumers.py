@@ -15,6 +15,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 from redis.exceptions import RedisError
 
+from chatsite import socket_frames
 from chatsite.layers import CONNECTION_LOST
 from rooms import connections, events, protocol, sessions
 from rooms.errors import ChatError
@@ -34,6 +35,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
     watchdog: connections.Watchdog | None = None
     # Chat events that reached the listener before the hello frame went out.
     _early: list[dict[str, Any]] | None = None
+    # Under daphne, the socket text frames are written to directly (send()).
+    _socket: Any = None
 
     async def __call__(self, scope, receive, send) -> None:
         """As channels' AsyncConsumer.__call__, but on a layer that fans out per
@@ -47,6 +50,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.scope = scope
         self.channel_layer = layer
         self.base_send = send
+        self._socket = socket_frames.daphne_socket(send)
         self._early = []
         self.channel_name = layer.open_listener(self._forward)
         try:
@@ -193,12 +197,21 @@ class ChatConsumer(AsyncWebsocketConsumer):
         bytes_data: bytes | None = None,
         close: bool | int = False,
     ) -> None:
-        """As channels' send, but a socket the client has begun to close is no error.
+        """As channels' send, but a text frame goes straight to daphne's socket when
+        it can (chatsite.socket_frames), and a socket the client has begun to close is
+        no error.
 
         Between the client's close frame and daphne's disconnect message, daphne's
         WebSocket layer (autobahn) raises on every send. In a busy room that happens
         whenever someone closes a tab, and it is nobody's failure: the disconnect
         message is on its way and ends this consumer."""
+        if (
+            text_data
+            and not close
+            and self._socket is not None
+            and socket_frames.write_text(self._socket, text_data)
+        ):
+            return
         try:
             await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
         except Disconnected:
