@@ -340,6 +340,9 @@ CHAT_MESSAGE_MAX_LENGTH = 4000
 CHAT_REQUEST_THREADS = int(os.environ.get("CHAT_REQUEST_THREADS", "8"))
 CHAT_HISTORY_PAGE_SIZE = 50
 CHAT_RESUME_LIMIT = int(os.environ.get("CHAT_RESUME_LIMIT", "500"))
+# Bytes: a catch-up answer larger than this is a resync instead. Under daphne's
+# --websocket-max-message-size (1 MiB by default), which also bounds what it sends.
+CHAT_RESUME_MAX_BYTES = int(os.environ.get("CHAT_RESUME_MAX_BYTES", str(512 * 1024)))
 # Live connections: how often one re-reads its session (a sign-in ended in a way that
 # announces nothing, such as an expiry, ends it within this time; each re-check is two
 # queries in the one database thread, so 10,000 sockets at 300 s cost 33 a second);

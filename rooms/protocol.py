@@ -254,6 +254,9 @@ def catch_up(
     `last_change` in the answer is the room's when it was read: every change up to
     it is in the answer or in a message's state there, and later ones come live.
     Too much to replay becomes a `resync` frame: the client reloads recent history.
+    That is more than CHAT_RESUME_LIMIT messages, or an answer over
+    CHAT_RESUME_MAX_BYTES: the server's WebSocket refuses to send a message over
+    its size limit (1 MiB under daphne), and a few hundred long messages pass it.
     """
     room = selectors.room_access(user=user, slug=slug).room
     limit = settings.CHAT_RESUME_LIMIT
@@ -265,21 +268,25 @@ def catch_up(
             room=room, after_change=last_change, through_seq=last_seq, limit=limit + 1
         )
     )
+    resync = {
+        "type": "resync",
+        "room": slug,
+        "last_seq": room.last_seq,
+        "last_change": room.last_change,
+    }
     if len(missing) > limit or len(changed) > limit:
-        frame = {
-            "type": "resync",
-            "room": slug,
-            "last_seq": room.last_seq,
-            "last_change": room.last_change,
-        }
-    else:
-        frame = {
-            "type": "messages",
-            "room": slug,
-            "messages": missing,
-            "changed": changed,
-            "last_change": room.last_change,
-        }
+        return resync, room.pk
+    frame = {
+        "type": "messages",
+        "room": slug,
+        "messages": missing,
+        "changed": changed,
+        "last_change": room.last_change,
+    }
+    if (missing or changed) and len(
+        events.encode(frame).encode()
+    ) > settings.CHAT_RESUME_MAX_BYTES:
+        return resync, room.pk
     return frame, room.pk
 
 

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from websockets.frames import Frame, Opcode
+from websockets.sync.client import connect
 
 from chatsite import socket_frames
 from tests.http import Session
@@ -112,3 +113,33 @@ def test_daphne_sends_each_chat_frame_whole_as_one_unmasked_text_frame(
 
     assert message["body"] == body
     assert frame == socket_frames.text_frame(text)
+
+
+def test_a_resume_past_daphnes_message_size_limit_is_told_to_resync_and_stays_open(
+    live_server_url,
+):
+    """daphne sends no WebSocket message over 1 MiB (autobahn raises instead): a
+    catch-up that large used to end the socket, and the client's retry met it again."""
+    alice = Session(live_server_url).signup()
+    bob = Session(live_server_url).signup()
+    url = urlsplit(live_server_url)
+    last_seq = alice.send("general", "before bob went away")["seq"]
+    # About 32 KB each as a payload (body and HTML): 40 of them pass 1 MiB.
+    for _ in range(40):
+        alice.send("general", "👋" * 4000)
+
+    with connect(
+        f"ws://{url.netloc}/ws/",
+        origin=live_server_url,
+        additional_headers={"Cookie": f"sessionid={bob.cookie('sessionid')}"},
+        open_timeout=10,
+        max_size=2**22,
+    ) as bob_socket:
+        assert json.loads(bob_socket.recv(timeout=10))["type"] == "hello"
+        bob_socket.send(json.dumps({"type": "resume", "rooms": {"general": last_seq}}))
+        answer = json.loads(bob_socket.recv(timeout=10))
+        assert answer["type"] == "resync"
+        assert answer["room"] == "general"
+        # Still open, and still answering.
+        bob_socket.send(json.dumps({"type": "ping"}))
+        assert json.loads(bob_socket.recv(timeout=10))["type"] == "pong"

@@ -275,6 +275,29 @@ def test_when_a_catch_up_is_over_the_limit_then_resync_names_the_newest_seq(sett
 
 
 @pytest.mark.django_db
+def test_when_a_catch_up_is_over_the_byte_budget_then_resync(settings):
+    settings.CHAT_RESUME_MAX_BYTES = 50_000
+    room = RoomFactory()
+    alice = member(room)
+    # 4,000 characters of four bytes each: 16,000 bytes as the body, as many again as
+    # its HTML; one such message fits in the budget, two do not.
+    send(room, alice, "👋" * 4000)
+
+    assert protocol.catch_up(alice, room.slug, 0)[0]["type"] == "messages"
+
+    send(room, alice, "👋" * 4000)
+    answer, _ = protocol.catch_up(alice, room.slug, 0)
+
+    assert answer == {
+        "type": "resync",
+        "room": room.slug,
+        "last_seq": 2,
+        "last_change": 0,
+    }
+    assert protocol.catch_up(alice, room.slug, 1)[0]["type"] == "messages"
+
+
+@pytest.mark.django_db
 def test_when_a_client_was_away_then_catch_up_brings_what_changed_in_its_state_now():
     room = RoomFactory()
     alice, bob = member(room), member(room)
