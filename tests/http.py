@@ -6,7 +6,11 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from websockets.sync.client import ClientConnection, connect
 
 from tests.factories import PASSWORD
 
@@ -78,6 +82,24 @@ class Session:
             },
         )
         return response.status, json.loads(response.read())
+
+    @contextmanager
+    def websocket(self, **options: Any) -> Iterator[ClientConnection]:
+        """A WebSocket to the site with this session's cookie and the site's origin,
+        as a browser tab opens it, past its hello frame. `options` go to websockets'
+        connect (a socket of one's own, queue and size limits)."""
+        url = urllib.parse.urlsplit(self.base_url)
+        with connect(
+            f"ws://{url.netloc}/ws/",
+            origin=self.base_url,
+            additional_headers={"Cookie": f"sessionid={self.cookie('sessionid')}"},
+            open_timeout=10,
+            **options,
+        ) as socket:
+            hello = json.loads(socket.recv(timeout=10))
+            assert hello["type"] == "hello"
+            assert hello["user"]["username"] == self.username
+            yield socket
 
     def send(self, room: str, body: str) -> dict[str, Any]:
         status, answer = self.post_frame(

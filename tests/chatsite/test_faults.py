@@ -13,12 +13,10 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
-from urllib.parse import urlsplit
 
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
-from websockets.sync.client import ClientConnection, connect
+from websockets.sync.client import ClientConnection
 
 from tests.http import Session, read_events
 from tests.servers import Daphne, RedisServer, Site
@@ -55,19 +53,6 @@ def daphne(site: Site, redis: RedisServer) -> Iterator[Daphne]:
             redis.process.send_signal(signal.SIGCONT)
         else:
             redis.start()
-
-
-@contextmanager
-def open_socket(server: Daphne, session: Session) -> Iterator[ClientConnection]:
-    url = urlsplit(server.url)
-    with connect(
-        f"ws://{url.netloc}/ws/",
-        origin=server.url,
-        additional_headers={"Cookie": f"sessionid={session.cookie('sessionid')}"},
-        open_timeout=10,
-    ) as socket:
-        assert json.loads(socket.recv(timeout=10))["type"] == "hello"
-        yield socket
 
 
 def next_frame(socket: ClientConnection, kind: str, timeout: float = 10) -> dict:
@@ -120,7 +105,7 @@ def test_with_redis_stopped_a_send_is_stored_and_acked_at_once_and_caught_up_lat
     alice = Session(daphne.url).signup()
     bob = Session(daphne.url).signup()
     before = newest_seq(bob)
-    with open_socket(daphne, alice) as socket:
+    with alice.websocket() as socket:
         # A socket whose live events may now be lost is closed, so that its client
         # comes back and catches up (the next test follows one through it).
         redis.stop()
@@ -157,7 +142,7 @@ def test_with_redis_stopped_a_send_is_stored_and_acked_at_once_and_caught_up_lat
     deadline = time.monotonic() + 15
     while True:
         try:
-            with open_socket(daphne, bob) as socket:
+            with bob.websocket() as socket:
                 missed = resume(socket, before)
             break
         except (InvalidStatus, ConnectionClosed, TimeoutError):
@@ -179,7 +164,7 @@ def test_with_redis_hung_a_send_is_still_acked_within_seconds(daphne, redis):
     and goes out once Redis answers again."""
     alice = Session(daphne.url).signup()
     bob = Session(daphne.url).signup()
-    with open_socket(daphne, bob) as reader, open_socket(daphne, alice) as socket:
+    with bob.websocket() as reader, alice.websocket() as socket:
         redis.process.send_signal(signal.SIGSTOP)
         try:
             began = time.monotonic()
@@ -199,7 +184,7 @@ def test_after_a_redis_restart_live_delivery_resumes_and_a_resume_fills_the_gap(
     alice = Session(daphne.url).signup()
     bob = Session(daphne.url).signup()
     before = newest_seq(bob)
-    with open_socket(daphne, bob) as socket:
+    with bob.websocket() as socket:
         redis.stop()
         until_closed(socket, 10)
     lost = alice.send("general", "sent while Redis was down")
@@ -209,7 +194,7 @@ def test_after_a_redis_restart_live_delivery_resumes_and_a_resume_fills_the_gap(
     deadline = time.monotonic() + 15
     while True:
         try:
-            with open_socket(daphne, bob) as socket:
+            with bob.websocket() as socket:
                 # ...and resumes: everything it missed, in order, once...
                 missed = resume(socket, before)
                 # ...and live delivery works again.
@@ -229,7 +214,7 @@ def test_when_the_layer_loses_redis_open_sockets_are_closed_so_clients_catch_up(
     daphne, redis
 ):
     bob = Session(daphne.url).signup()
-    with open_socket(daphne, bob) as socket:
+    with bob.websocket() as socket:
         redis.stop()
         until_closed(socket, 5)
 
@@ -245,21 +230,21 @@ def test_a_socket_opened_while_redis_is_down_is_told_to_catch_up_once_it_is_back
     alice = Session(daphne.url).signup()
     bob = Session(daphne.url).signup()
     carol = Session(daphne.url).signup()
-    with open_socket(daphne, bob) as socket:
+    with bob.websocket() as socket:
         redis.stop()
         until_closed(socket, 5)
     with pytest.raises(InvalidStatus):
-        with open_socket(daphne, carol):
+        with carol.websocket():
             pass
     wait_for_log(daphne, "Refused a socket: the channel layer cannot reach Redis")
-    with open_socket(daphne, bob) as socket:
+    with bob.websocket() as socket:
         socket.send(json.dumps(send_frame("sent while Redis was down")))
         acked = next_frame(socket, "ack")
         lost = alice.send("general", "also sent while Redis was down")
         redis.start()
         closed = until_closed(socket, 10)
     assert closed.rcvd.code == 4503
-    with open_socket(daphne, bob) as socket:
+    with bob.websocket() as socket:
         missed = [m["seq"] for m in resume(socket, acked["seq"] - 1)]
     assert missed[:2] == [acked["seq"], lost["seq"]]
     # No handler failed on the way, though every unsubscribe and Carol's subscribe did.

@@ -8,29 +8,10 @@ import json
 import signal
 import time
 import uuid
-from contextlib import ExitStack, contextmanager
-from urllib.parse import urlsplit
-
-from websockets.sync.client import connect
+from contextlib import ExitStack
 
 from tests.http import Session
 from tests.servers import Daphne
-
-
-@contextmanager
-def open_socket(server: Daphne, session: Session):
-    """A WebSocket to `server` carrying `session`'s cookie, as the browser tab has."""
-    url = urlsplit(server.url)
-    with connect(
-        f"ws://{url.netloc}/ws/",
-        origin=server.url,
-        additional_headers={"Cookie": f"sessionid={session.cookie('sessionid')}"},
-        open_timeout=10,
-    ) as socket:
-        hello = json.loads(socket.recv(timeout=10))
-        assert hello["type"] == "hello"
-        assert hello["user"]["username"] == session.username
-        yield socket
 
 
 def next_frame(socket, kind: str, timeout: float = 10) -> dict:
@@ -52,8 +33,8 @@ def test_when_a_message_is_sent_through_one_daphne_then_a_socket_on_another_gets
 
         alice = Session(first.url).signup()
         bob = Session(second.url).signup()
-        on_first = stack.enter_context(open_socket(first, alice))
-        on_second = stack.enter_context(open_socket(second, bob))
+        on_first = stack.enter_context(alice.websocket())
+        on_second = stack.enter_context(bob.websocket())
 
         # Alice, on the first daphne, writes to the room both signed up into.
         body = f"across processes {uuid.uuid4()}"
@@ -112,9 +93,9 @@ def test_when_a_daphne_is_killed_its_users_go_offline_for_readers_on_another(
         _, found = bob.get_json(f"/api/users?q={alice.username}")
         alice_id = found["users"][0]["id"]
 
-        watcher = stack.enter_context(open_socket(survivor, bob))
+        watcher = stack.enter_context(bob.websocket())
         watcher.send(json.dumps({"type": "presence", "status": "online"}))
-        stack.enter_context(open_socket(doomed, alice))
+        stack.enter_context(alice.websocket())
         assert presence_of(watcher, alice_id) == "online"
 
         doomed.process.send_signal(signal.SIGKILL)

@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 
 import pytest
 from websockets.frames import Frame, Opcode
-from websockets.sync.client import connect
 
 from chatsite import socket_frames
 from tests.http import Session
@@ -122,20 +121,12 @@ def test_a_resume_past_daphnes_message_size_limit_is_told_to_resync_and_stays_op
     catch-up that large used to end the socket, and the client's retry met it again."""
     alice = Session(live_server_url).signup()
     bob = Session(live_server_url).signup()
-    url = urlsplit(live_server_url)
     last_seq = alice.send("general", "before bob went away")["seq"]
     # About 32 KB each as a payload (body and HTML): 40 of them pass 1 MiB.
     for _ in range(40):
         alice.send("general", "👋" * 4000)
 
-    with connect(
-        f"ws://{url.netloc}/ws/",
-        origin=live_server_url,
-        additional_headers={"Cookie": f"sessionid={bob.cookie('sessionid')}"},
-        open_timeout=10,
-        max_size=2**22,
-    ) as bob_socket:
-        assert json.loads(bob_socket.recv(timeout=10))["type"] == "hello"
+    with bob.websocket(max_size=2**22) as bob_socket:
         bob_socket.send(json.dumps({"type": "resume", "rooms": {"general": last_seq}}))
         answer = json.loads(bob_socket.recv(timeout=10))
         assert answer["type"] == "resync"

@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 import pytest
 from twisted.internet import tcp
 from twisted.internet.protocol import Protocol
-from websockets.sync.client import connect
 
 from chatsite import write_through
 from tests.http import Session
@@ -166,15 +165,7 @@ def test_a_socket_that_stops_reading_gets_every_message_in_order_once_it_reads(
     raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     # The client stops reading from the socket once two messages wait unread, so
     # what alice sends piles up in the kernel's buffers and then in daphne's.
-    with connect(
-        f"ws://{url.netloc}/ws/",
-        sock=raw,
-        origin=live_server_url,
-        additional_headers={"Cookie": f"sessionid={bob.cookie('sessionid')}"},
-        max_queue=2,
-        open_timeout=10,
-    ) as bob_socket:
-        assert json.loads(bob_socket.recv(timeout=10))["type"] == "hello"
+    with bob.websocket(sock=raw, max_queue=2) as bob_socket:
         sent = [
             alice.send("general", f"{n:03d} " + "x" * 3990)["seq"] for n in range(60)
         ]
