@@ -2,6 +2,7 @@
 for the event stream and the long poll: chatsite.http_handler); WebSockets pass the
 origin check, then chatsite.socket_auth works out who is connecting."""
 
+import contextvars
 import gc
 import logging
 import os
@@ -25,12 +26,21 @@ from rooms.routing import websocket_urlpatterns  # noqa: E402
 # Under daphne, a delivery goes out in the same turn of the loop (see the module).
 write_through.install()
 
+# Resolving a URL the first time sets a flag in an asgiref Local of every resolver, in
+# the current context. Done in the server's own context, daphne would start each
+# connection's task with those 16 Locals, and every database call would copy each one
+# back into the task as a new object: 2 KB per socket, and work on every call
+# (docs/performance.md). So the paths are resolved in a copy.
+LONG_LIVED_PATHS = contextvars.copy_context().run(
+    lambda: (reverse("rooms:api_stream"), reverse("rooms:api_poll"))
+)
+
 application = ProtocolTypeRouter(
     {
         "http": RequestThreads(
             SyncMiddlewareHandler(),
             threads=settings.CHAT_REQUEST_THREADS,
-            long_lived=(reverse("rooms:api_stream"), reverse("rooms:api_poll")),
+            long_lived=LONG_LIVED_PATHS,
             long_lived_app=django_asgi_app,
         ),
         "websocket": AllowedHostsOriginValidator(

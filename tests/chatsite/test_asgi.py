@@ -76,12 +76,12 @@ async def test_when_a_websocket_carries_a_forged_session_cookie_then_it_is_refus
     assert not connected
 
 
-def run_asgi_import(tmp_path, **env) -> subprocess.CompletedProcess:
+def run_asgi_import(tmp_path, then: str = "", **env) -> subprocess.CompletedProcess:
     base = {
         k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL"}
     }
     return subprocess.run(
-        [sys.executable, "-c", "import chatsite.asgi"],
+        [sys.executable, "-c", f"import chatsite.asgi\n{then}"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -104,3 +104,19 @@ def test_when_redis_url_is_set_then_startup_does_not_warn(tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert "REDIS_URL is not set" not in result.stderr
+
+
+def test_when_the_app_is_built_then_the_servers_context_holds_no_request_locals(
+    tmp_path,
+):
+    # daphne starts every connection's task in a copy of this context, and every
+    # database call copies each asgiref Local found there back into the task, as a
+    # new object: 16 of them per socket when the URL resolvers were populated here.
+    result = run_asgi_import(
+        tmp_path,
+        then="import contextvars\n"
+        "print(sum(v.name == 'asgiref.local' for v in contextvars.copy_context()))",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["0"]
