@@ -12,7 +12,7 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
 django_asgi_app = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.routing import ProtocolTypeRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.urls import reverse  # noqa: E402
@@ -21,7 +21,7 @@ from chatsite import write_through  # noqa: E402
 from chatsite.http_handler import SyncMiddlewareHandler  # noqa: E402
 from chatsite.request_threads import RequestThreads  # noqa: E402
 from chatsite.socket_auth import SessionAuthMiddleware  # noqa: E402
-from rooms.routing import websocket_urlpatterns  # noqa: E402
+from rooms.routing import websocket_application  # noqa: E402
 
 # Under daphne, a delivery goes out in the same turn of the loop (see the module).
 write_through.install()
@@ -44,7 +44,7 @@ application = ProtocolTypeRouter(
             long_lived_app=django_asgi_app,
         ),
         "websocket": AllowedHostsOriginValidator(
-            SessionAuthMiddleware(URLRouter(websocket_urlpatterns))
+            SessionAuthMiddleware(websocket_application)
         ),
     }
 )
