@@ -40,29 +40,47 @@ def may_read(*, user: User, room_id: int) -> bool:
 
 
 def _readable(user: User, **room: object) -> RoomAccess | None:
-    """The room named by `room` (a lookup: slug= or pk=) and the user's membership,
-    or None if there is no such room or the user may not read it.
+    """The room named by `room` (slug= or pk=) and the user's membership, or None if
+    there is no such room or the user may not read it.
 
-    A member's room comes with the membership, in one query: the common case of every
-    frame about a room (a resume, a read, typing)."""
-    membership = (
-        Membership.objects.select_related("room")
-        .filter(user=user, **{f"room__{field}": value for field, value in room.items()})
-        .first()
-        if user.is_authenticated
-        else None
-    )
-    found = (
-        membership.room
-        if membership is not None
-        else Room.objects.filter(**room).first()
-    )
-    if found is None or not permissions.can_read(user, found, membership):
+    One plain statement (rooms.rows), the membership joined in: every history page,
+    resume and frame about a room asks this first, and Django compiling the two
+    lookups it used to make was most of a history request's work
+    (docs/performance.md)."""
+    ((lookup, value),) = room.items()
+    found = rows.read(_ROOM_ACCESS[lookup], [user.pk, value], _ROOM_AND_MEMBERSHIP)
+    if not found:
         return None
-    return RoomAccess(room=found, membership=membership)
+    split = len(_ROOM_FIELDS)
+    found_room = rows.instance(Room, found[0][:split])
+    membership = None
+    if found[0][split] is not None:  # the membership's id: the LEFT JOIN matched
+        membership = rows.instance(Membership, found[0][split:])
+        membership.room = found_room
+        membership.user = user
+    if not permissions.can_read(user, found_room, membership):
+        return None
+    return RoomAccess(room=found_room, membership=membership)
 
 
 _MEMBERSHIP_FIELDS = rows.fields_of(Membership)
+_ROOM_FIELDS = rows.fields_of(Room)
+_ROOM_AND_MEMBERSHIP = _ROOM_FIELDS + _MEMBERSHIP_FIELDS
+# By slug or by id; an anonymous reader's id is NULL, which joins no membership.
+_ROOM_ACCESS = {
+    lookup: (
+        f"SELECT {rows.columns('r', _ROOM_FIELDS)},"
+        f" {rows.columns('m', _MEMBERSHIP_FIELDS)}"
+        f" FROM {Room._meta.db_table} r"
+        f" LEFT JOIN {Membership._meta.db_table} m"
+        " ON m.room_id = r.id AND m.user_id = %s"
+        f" WHERE r.{column} = %s"
+    )
+    for lookup, column in (
+        ("slug", Room._meta.get_field("slug").column),
+        ("pk", Room._meta.pk.column),
+    )
+}
 _USER_FIELDS = rows.fields_of(User)
 _BOTH_FIELDS = _MEMBERSHIP_FIELDS + _USER_FIELDS
 _MEMBERSHIP_WITH_USER = (

@@ -42,6 +42,49 @@ def test_when_a_member_opens_a_private_room_then_access_with_their_membership(
     assert access.membership.user == alice
 
 
+def test_when_an_outsider_opens_a_public_room_then_one_read_gives_the_room_as_stored(
+    django_assert_num_queries,
+):
+    room = RoomFactory(topic="Tea & <b>", last_seq=7, last_change=3)
+    stored = Room.objects.get(pk=room.pk)
+    outsider = UserFactory()
+
+    with django_assert_num_queries(1):
+        access = selectors.room_access(user=outsider, slug=room.slug)
+
+    assert access.membership is None
+    fields = [f.attname for f in Room._meta.concrete_fields]
+    assert [getattr(access.room, f) for f in fields] == [
+        getattr(stored, f) for f in fields
+    ]
+
+
+def test_when_a_member_opens_a_room_then_the_membership_is_as_stored():
+    room = RoomFactory()
+    alice = member(room)
+    Membership.objects.filter(room=room, user=alice).update(last_read_seq=5)
+    stored = Membership.objects.get(room=room, user=alice)
+
+    access = selectors.room_access(user=alice, slug=room.slug)
+
+    fields = [f.attname for f in Membership._meta.concrete_fields]
+    assert [getattr(access.membership, f) for f in fields] == [
+        getattr(stored, f) for f in fields
+    ]
+    assert access.membership.room is access.room
+
+
+def test_may_read_asks_by_id_with_the_same_rules():
+    private = RoomFactory(kind=Room.Kind.PRIVATE)
+    alice = member(private)
+    outsider = UserFactory()
+
+    assert selectors.may_read(user=alice, room_id=private.pk)
+    assert not selectors.may_read(user=outsider, room_id=private.pk)
+    assert selectors.may_read(user=outsider, room_id=RoomFactory().pk)
+    assert not selectors.may_read(user=alice, room_id=private.pk + 1000)
+
+
 def test_when_an_outsider_opens_a_private_room_then_the_same_error_as_no_room():
     room = RoomFactory(kind=Room.Kind.PRIVATE)
     outsider = UserFactory()
