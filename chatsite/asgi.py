@@ -29,7 +29,7 @@ write_through.install()
 # Resolving a URL the first time sets a flag in an asgiref Local of every resolver, in
 # the current context. Done in the server's own context, daphne would start each
 # connection's task with those 16 Locals, and every database call would copy each one
-# back into the task as a new object: 2 KB per socket, and work on every call
+# back into the task as a new object: 1.5 KB per socket, and work on every call
 # (docs/performance.md). So the paths are resolved in a copy.
 LONG_LIVED_PATHS = contextvars.copy_context().run(
     lambda: (reverse("rooms:api_stream"), reverse("rooms:api_poll"))

@@ -22,7 +22,7 @@ def websocket_application(scope: dict[str, Any], receive: Any, send: Any) -> Awa
 
     channels' URLRouter and as_asgi would do the same with a pattern match, but each
     stays on the stack for as long as the socket is open, the router with a copy of
-    the scope: 1.4 KB per idle socket (docs/performance.md). With one route there is
+    the scope: 2 KB per idle socket (docs/performance.md). With one route there is
     nothing for a router to do.
     """
     # As ASGI has it, the path includes the root path the site is mounted at.
