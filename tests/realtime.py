@@ -23,21 +23,35 @@ def session_cookie(user: User) -> str:
 
 
 async def connect(
-    user: User | None, *, origin: bytes = ORIGIN
+    user: User | None,
+    *,
+    origin: bytes = ORIGIN,
+    path: str = "/ws/",
+    root_path: str = "",
 ) -> WebsocketCommunicator:
-    """Opens /ws/ as `user` (anonymous if None) and waits for the handshake."""
+    """Opens `path` (the chat socket by default) as `user` (anonymous if None) and
+    waits for the handshake."""
     cookie = None if user is None else await session_cookie(user)
-    return await connect_with_cookie(cookie, origin=origin)
+    return await connect_with_cookie(
+        cookie, origin=origin, path=path, root_path=root_path
+    )
 
 
 async def connect_with_cookie(
-    cookie: str | None, *, origin: bytes = ORIGIN
+    cookie: str | None,
+    *,
+    origin: bytes = ORIGIN,
+    path: str = "/ws/",
+    root_path: str = "",
 ) -> WebsocketCommunicator:
-    """Opens /ws/ on the session `cookie` names and waits for the handshake."""
+    """Opens `path` on the session `cookie` names and waits for the handshake;
+    `root_path`: where the site is mounted, as a server would put it in the scope."""
     headers = [(b"origin", origin), (b"host", b"127.0.0.1")]
     if cookie is not None:
         headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode()))
-    communicator = WebsocketCommunicator(application, "/ws/", headers=headers)
+    communicator = WebsocketCommunicator(application, path, headers=headers)
+    # The application reads its scope when it first runs, after this.
+    communicator.scope["root_path"] = root_path
     communicator.connected, communicator.close_code = await communicator.connect(
         timeout=5
     )

@@ -4,7 +4,6 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from chatsite.asgi import application
 from tests import realtime
 from tests.factories import UserFactory
 
@@ -13,20 +12,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 async def handshake(path: str, root_path: str = "") -> WebsocketCommunicator:
     user = await database_sync_to_async(UserFactory)()
-    cookie = await realtime.session_cookie(user)
-    communicator = WebsocketCommunicator(
-        application,
-        path,
-        headers=[
-            (b"origin", realtime.ORIGIN),
-            (b"host", b"127.0.0.1"),
-            (b"cookie", f"sessionid={cookie}".encode()),
-        ],
-    )
-    # The application reads its scope when it first runs, after this.
-    communicator.scope["root_path"] = root_path
-    communicator.connected, _ = await communicator.connect(timeout=5)
-    return communicator
+    return await realtime.connect(user, path=path, root_path=root_path)
 
 
 @pytest.mark.parametrize("path", ["/ws/elsewhere/", "/ws", "/", "/wsx/"])
