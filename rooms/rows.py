@@ -1,11 +1,12 @@
 """Rows read with hand-written SQL, their values converted as the ORM converts them.
 
-Only for the hottest reads (rooms.pages, a send's room and membership, sessions),
-where Django compiling the same query on every call, more than the database answering
-it, was most of the work (docs/performance.md). Each column is named by the model
-field it holds, and gets the converters the ORM would apply to that field on this
-database (SQLite's text to aware datetimes and UUIDs, a field's from_db_value), so
-callers see the values a queryset would give them.
+Only for the hottest reads (rooms.pages, a send's room and membership, sessions) and
+the one hot insert (a sent message), where Django compiling the same query on every
+call, more than the database answering it, was most of the work
+(docs/performance.md). Each column is named by the model field it holds, and gets the
+converters the ORM would apply to that field on this database (SQLite's text to aware
+datetimes and UUIDs, a field's from_db_value), so callers see the values a queryset
+would give them.
 """
 
 from collections.abc import Callable, Sequence
@@ -65,6 +66,33 @@ def columns(alias: str | None, fields: tuple[Field, ...]) -> str:
     RETURNING list."""
     prefix = f"{alias}." if alias else ""
     return ", ".join(f"{prefix}{connection.ops.quote_name(f.column)}" for f in fields)
+
+
+@cache
+def _insert_statement(model: type[Model], vendor: str) -> tuple[str, tuple[Field, ...]]:
+    meta = model._meta
+    fields = tuple(f for f in meta.concrete_fields if f is not meta.pk)
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(f.column) for f in fields)
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({names})"
+        f" VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(meta.pk.column)}"
+    )
+    return sql, fields
+
+
+def insert(obj: Model) -> None:
+    """Saves a new instance (an automatic primary key, no save() of its own, no
+    signals) with one INSERT ... RETURNING: each value is prepared by its field as
+    save() would (pre_save for auto_now_add, get_db_prep_save), and `obj` gets its
+    primary key and is saved, as after save()."""
+    sql, fields = _insert_statement(type(obj), connection.vendor)
+    values = [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        (obj.pk,) = cursor.fetchone()
+    obj._state.adding = False
+    obj._state.db = connection.alias
 
 
 def instance(model: type[M], values: Sequence[Any]) -> M:

@@ -488,6 +488,7 @@ def message_send(
 
 
 _ROOM_FIELDS = rows.fields_of(Room)
+_READ_UP_TO = f"UPDATE {Membership._meta.db_table} SET last_read_seq = %s WHERE id = %s"
 
 
 def _claim_seq(room: Room | str) -> Room:
@@ -545,7 +546,7 @@ def _store_message(
     parent = _reply_parent(room=locked, reply_to=reply_to)
     seq = locked.last_seq
     rendered = mentions.render(room=locked, text=text)
-    message = Message.objects.create(
+    message = Message(
         room=locked,
         seq=seq,
         author=author,
@@ -554,10 +555,12 @@ def _store_message(
         client_id=client_id,
         reply_to=parent,
     )
+    rows.insert(message)
     if rendered.mentions:
         mentions.mentions_set(message=message, user_ids=rendered.mentions)
     # The author has read what they wrote.
-    Membership.objects.filter(pk=membership.pk).update(last_read_seq=seq)
+    with connection.cursor() as cursor:
+        cursor.execute(_READ_UP_TO, [seq, membership.pk])
     # A new message has no reactions yet: its payload need not ask the database.
     payload = events.message_payload(message, reactions=())
     events.publish_on_commit(
