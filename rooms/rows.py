@@ -71,7 +71,11 @@ def columns(alias: str | None, fields: tuple[Field, ...]) -> str:
 @cache
 def _insert_statement(model: type[Model], vendor: str) -> tuple[str, tuple[Field, ...]]:
     meta = model._meta
-    fields = tuple(f for f in meta.concrete_fields if f is not meta.pk)
+    if meta.parents:
+        raise TypeError(f"{model.__name__} spans tables: save() it instead.")
+    fields = tuple(
+        f for f in meta.concrete_fields if f is not meta.pk and not f.generated
+    )
     quote = connection.ops.quote_name
     names = ", ".join(quote(f.column) for f in fields)
     sql = (
@@ -82,10 +86,10 @@ def _insert_statement(model: type[Model], vendor: str) -> tuple[str, tuple[Field
 
 
 def insert(obj: Model) -> None:
-    """Saves a new instance (an automatic primary key, no save() of its own, no
-    signals) with one INSERT ... RETURNING: each value is prepared by its field as
-    save() would (pre_save for auto_now_add, get_db_prep_save), and `obj` gets its
-    primary key and is saved, as after save()."""
+    """Saves a new instance (one table, an automatic primary key, no save() of its
+    own, no signals) with one INSERT ... RETURNING: each value is prepared by its
+    field as save() would (pre_save for auto_now_add, get_db_prep_save), and `obj`
+    gets its primary key and is saved, as after save()."""
     sql, fields = _insert_statement(type(obj), connection.vendor)
     values = [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
     with connection.cursor() as cursor:
