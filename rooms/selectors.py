@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -180,9 +181,19 @@ def users_search(*, query: str, exclude: User, limit: int = 20) -> QuerySet[User
     return users.order_by("username")[:limit]
 
 
+_MEMBER_ROOM_IDS = f"SELECT room_id FROM {Membership._meta.db_table} WHERE user_id = %s"
+
+
 def member_room_ids(*, user: User | int) -> list[int]:
-    """The rooms a user (or user id) is a member of."""
-    return list(Membership.objects.filter(user=user).values_list("room_id", flat=True))
+    """The rooms a user (or user id) is a member of.
+
+    Read for every socket that connects and every user who goes offline, so one plain
+    statement: 0.02 ms in-process, against 0.17-0.27 ms for the queryset Django
+    compiled each time (docs/performance.md)."""
+    user_id = user if isinstance(user, int) else user.pk
+    with connection.cursor() as cursor:
+        cursor.execute(_MEMBER_ROOM_IDS, [user_id])
+        return [room_id for (room_id,) in cursor.fetchall()]
 
 
 def memberships_for_user(*, user: User) -> QuerySet[Membership]:

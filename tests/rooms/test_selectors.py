@@ -137,6 +137,22 @@ def test_when_a_users_rooms_are_listed_then_archived_rooms_are_left_out():
     )
 
 
+def test_a_users_room_ids_are_read_in_one_query_by_user_or_by_id(
+    django_assert_num_queries,
+):
+    alice = UserFactory()
+    rooms = [RoomFactory() for _ in range(3)]
+    for room in rooms:
+        member(room, alice)
+    member(RoomFactory())  # someone else's
+    expected = sorted(r.pk for r in rooms)
+
+    with django_assert_num_queries(1):
+        assert sorted(selectors.member_room_ids(user=alice)) == expected
+    assert sorted(selectors.member_room_ids(user=alice.pk)) == expected
+    assert selectors.member_room_ids(user=UserFactory()) == []
+
+
 # --- membership_with_user ----------------------------------------------------------------
 
 
