@@ -1,8 +1,8 @@
 """chatsite.layers: group messages reach every member in every process through a real
 Redis, each once, and each process's messages in the order it sent them.
 
-Two layer instances stand for two daphne processes: each has its own origin and its
-own subscriber connection to the test Redis."""
+Two layer instances stand for two daphne processes: each has its own subscriber
+connection to the test Redis."""
 
 import asyncio
 import uuid
