@@ -13,7 +13,8 @@ from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any, TypeVar
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
 from django.db.models.expressions import Col
 
@@ -37,23 +38,35 @@ def _converters(fields: tuple[Field, ...], vendor: str) -> tuple[_Converter, ...
     return tuple(found)
 
 
-def _converted(row: Sequence[Any], fields: tuple[Field, ...]) -> list[Any]:
+def _converted(
+    row: Sequence[Any],
+    converters: tuple[_Converter, ...],
+    db: BaseDatabaseWrapper,
+) -> list[Any]:
     values = list(row)
-    for index, column, functions in _converters(fields, connection.vendor):
+    for index, column, functions in converters:
         value = values[index]
         for function in functions:
-            value = function(value, column, connection)
+            value = function(value, column, db)
         values[index] = value
     return values
+
+
+def _db() -> BaseDatabaseWrapper:
+    """The connection `django.db.connection` stands for, looked up once: each
+    attribute read through that proxy looks it up again, and a send read dozens."""
+    return connections[DEFAULT_DB_ALIAS]
 
 
 def read(sql: str, params: Sequence[Any], fields: tuple[Field, ...]) -> list[list[Any]]:
     """The statement's rows, each value as the ORM gives it: `fields[i]` is what
     column i holds."""
-    with connection.cursor() as cursor:
+    db = _db()
+    with db.cursor() as cursor:
         cursor.execute(sql, params)
         found = cursor.fetchall()
-    return [_converted(row, fields) for row in found]
+    converters = _converters(fields, db.vendor)
+    return [_converted(row, converters, db) for row in found]
 
 
 def fields_of(model: type[Model]) -> tuple[Field, ...]:
@@ -90,18 +103,22 @@ def insert(obj: Model) -> None:
     own, no signals) with one INSERT ... RETURNING: each value is prepared by its
     field as save() would (pre_save for auto_now_add, get_db_prep_save), and `obj`
     gets its primary key and is saved, as after save()."""
-    sql, fields = _insert_statement(type(obj), connection.vendor)
-    values = [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
-    with connection.cursor() as cursor:
+    db = _db()
+    sql, fields = _insert_statement(type(obj), db.vendor)
+    values = [f.get_db_prep_save(f.pre_save(obj, add=True), db) for f in fields]
+    with db.cursor() as cursor:
         cursor.execute(sql, values)
         (obj.pk,) = cursor.fetchone()
     obj._state.adding = False
-    obj._state.db = connection.alias
+    obj._state.db = DEFAULT_DB_ALIAS
 
 
 def instance(model: type[M], values: Sequence[Any]) -> M:
     """A model instance, as loaded from the database, from read values of every one
     of its concrete fields (fields_of(model)), in that order."""
-    return model.from_db(
-        connection.alias, [f.attname for f in fields_of(model)], values
-    )
+    return model.from_db(DEFAULT_DB_ALIAS, _attnames(model), values)
+
+
+@cache
+def _attnames(model: type[Model]) -> tuple[str, ...]:
+    return tuple(f.attname for f in fields_of(model))

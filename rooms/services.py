@@ -489,6 +489,14 @@ def message_send(
 
 _ROOM_FIELDS = rows.fields_of(Room)
 _READ_UP_TO = f"UPDATE {Membership._meta.db_table} SET last_read_seq = %s WHERE id = %s"
+# By slug or by id.
+_CLAIM_SEQ = {
+    column: (
+        f"UPDATE {Room._meta.db_table} SET last_seq = last_seq + 1"
+        f" WHERE {column} = %s RETURNING {rows.columns(None, _ROOM_FIELDS)}"
+    )
+    for column in ("slug", "id")
+}
 
 
 def _claim_seq(room: Room | str) -> Room:
@@ -498,12 +506,7 @@ def _claim_seq(room: Room | str) -> Room:
     read and an update, the largest share of a send's SQL. Refused sends raise, and
     the transaction takes the seq back."""
     column, value = ("slug", room) if isinstance(room, str) else ("id", room.pk)
-    claimed = rows.read(
-        f"UPDATE {Room._meta.db_table} SET last_seq = last_seq + 1"
-        f" WHERE {column} = %s RETURNING {rows.columns(None, _ROOM_FIELDS)}",
-        [value],
-        _ROOM_FIELDS,
-    )
+    claimed = rows.read(_CLAIM_SEQ[column], [value], _ROOM_FIELDS)
     if not claimed:
         raise NotFound("No such room.")
     return rows.instance(Room, claimed[0])
