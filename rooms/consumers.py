@@ -129,10 +129,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             frames = await self.follower.answer(frame)
         except Exception:
             logger.exception("Frame %s failed", frame["type"])
-            error = ChatError(
-                "Something went wrong on the server; try again.", code="internal"
-            )
-            frames = [protocol.error_frame(error, protocol.ref_of(frame))]
+            frames = [protocol.internal_error_frame(frame)]
         for out in frames:
             await self._send_frame(out)
 

@@ -28,11 +28,9 @@ from typing import Literal
 
 import redis
 from django.conf import settings
-from redis.client import Pipeline
-from redis.commands.core import Script
-from redis.exceptions import NoScriptError
 
 from rooms import events, selectors
+from rooms.redis_scripts import run_many
 
 logger = logging.getLogger(__name__)
 
@@ -203,7 +201,10 @@ class RedisStore:
             )
             for user_id, op, connection, status in changes
         ]
-        return [(b, a, bool(found)) for b, a, found in self._run(self._change, calls)]
+        return [
+            (b, a, bool(found))
+            for b, a, found in run_many(self._client, self._change, calls)
+        ]
 
     def due(self, now: float) -> list[int]:
         key = f"{settings.CHAT_PRESENCE_PREFIX}:due"
@@ -211,30 +212,7 @@ class RedisStore:
 
     def read(self, user_ids: list[int], now: float) -> list[Status]:
         calls = [(self._keys(user_id)[:2], [now]) for user_id in user_ids]
-        return self._run(self._read, calls)
-
-    def _run(self, script: Script, calls: list[tuple[list[str], list]]) -> list:
-        """`script` once per (keys, args), in one round trip.
-
-        By digest (EVALSHA) in a pipeline of our own: redis-py's pipeline of a
-        registered script first asks Redis whether it is loaded (SCRIPT EXISTS), a
-        second round trip, waited out in the database thread where presence runs (15 %
-        of a reconnect storm's samples). If Redis has lost its scripts (a restart),
-        every call of the pipeline failed, so it loads the script and runs them again,
-        as redis-py does for a single call."""
-        try:
-            return self._pipeline(script, calls).execute()
-        except NoScriptError:
-            self._client.script_load(script.script)
-            return self._pipeline(script, calls).execute()
-
-    def _pipeline(
-        self, script: Script, calls: list[tuple[list[str], list]]
-    ) -> Pipeline:
-        pipe = self._client.pipeline(transaction=False)
-        for keys, args in calls:
-            pipe.evalsha(script.sha, len(keys), *keys, *args)
-        return pipe
+        return run_many(self._client, self._read, calls)
 
 
 _memory = MemoryStore()

@@ -6,6 +6,7 @@ these same two functions, so every transport has the same rules.
 """
 
 import json
+import logging
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -26,6 +27,8 @@ from rooms import (
 )
 from rooms.errors import ChatError, InvalidInput, NotFound
 from rooms.models import Message
+
+logger = logging.getLogger(__name__)
 
 MAX_RESUME_ROOMS = 500
 MAX_ID = 2**63 - 1
@@ -219,28 +222,56 @@ def handle(
         return Reply(frames=[error_frame(error, ref_of(frame))])
 
 
-def _send(user: User, frame: dict[str, Any]) -> Reply:
-    # Access is checked by message_send, with the membership it reads under its lock.
-    result = services.message_send(
-        author=user,
-        room=frame["room"],
-        body=frame["body"],
-        client_id=frame["client_id"],
-        reply_to=frame["reply_to"],
-    )
-    return Reply(
-        frames=[
-            {
-                "type": "ack",
-                "client_id": str(frame["client_id"]),
-                "room": frame["room"],
-                "seq": result.message.seq,
-                "id": result.message.pk,
-                "duplicate": not result.created,
-                "message": result.payload,
-            }
+def internal_error_frame(frame: dict[str, Any]) -> dict[str, Any]:
+    """The answer to a frame that failed for a fault of the server's (logged)."""
+    error = ChatError("Something went wrong on the server; try again.", code="internal")
+    return error_frame(error, ref_of(frame))
+
+
+def handle_sends(sends: list[tuple[User, dict[str, Any]]]) -> list[Reply]:
+    """Answers several `send` frames, stored together (services.messages_send): each
+    gets its ack or its error frame, as `handle` would answer it alone."""
+    # Access is checked by messages_send, with the membership it reads under its lock.
+    outcomes = services.messages_send(
+        [
+            services.SendRequest(
+                author=user,
+                room=frame["room"],
+                body=frame["body"],
+                client_id=frame["client_id"],
+                reply_to=frame["reply_to"],
+            )
+            for user, frame in sends
         ]
     )
+    return [
+        Reply(frames=[_send_answer(frame, outcome)])
+        for (_, frame), outcome in zip(sends, outcomes, strict=True)
+    ]
+
+
+def _send_answer(
+    frame: dict[str, Any], outcome: services.SendResult | Exception
+) -> dict[str, Any]:
+    if isinstance(outcome, ChatError):
+        return error_frame(outcome, ref_of(frame))
+    if isinstance(outcome, Exception):
+        logger.error("A send failed", exc_info=outcome)
+        return internal_error_frame(frame)
+    return {
+        "type": "ack",
+        "client_id": str(frame["client_id"]),
+        "room": frame["room"],
+        "seq": outcome.message.seq,
+        "id": outcome.message.pk,
+        "duplicate": not outcome.created,
+        "message": outcome.payload,
+    }
+
+
+def _send(user: User, frame: dict[str, Any]) -> Reply:
+    (reply,) = handle_sends([(user, frame)])
+    return reply
 
 
 def catch_up(

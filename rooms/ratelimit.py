@@ -16,6 +16,7 @@ import redis
 from django.conf import settings
 
 from rooms.errors import RateLimited
+from rooms.redis_scripts import run_many
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +65,10 @@ class MemoryBuckets:
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
 
-    def take(self, key: str, limit: Limit, now: float) -> float:
+    def take(self, keys: list[str], limit: Limit, now: float) -> list[float]:
+        return [self._take(key, limit, now) for key in keys]
+
+    def _take(self, key: str, limit: Limit, now: float) -> float:
         with self._lock:
             tokens, at = self._buckets.get(key, (limit.burst, now))
             tokens = min(limit.burst, tokens + max(0.0, now - at) * limit.rate)
@@ -92,10 +96,13 @@ class RedisBuckets:
         self._take = self._client.register_script(_TAKE)
         self._give_back = self._client.register_script(_GIVE_BACK)
 
-    def take(self, key: str, limit: Limit, now: float) -> float:
-        return float(
-            self._take(keys=[key], args=[limit.burst, limit.rate, now, limit.ttl])
-        )
+    def take(self, keys: list[str], limit: Limit, now: float) -> list[float]:
+        """In one round trip: a key given twice takes two tokens, in turn."""
+        args = [limit.burst, limit.rate, now, limit.ttl]
+        return [
+            float(wait)
+            for wait in run_many(self._client, self._take, [([k], args) for k in keys])
+        ]
 
     def give_back(self, key: str, limit: Limit) -> None:
         self._give_back(keys=[key], args=[limit.burst, limit.ttl])
@@ -124,19 +131,30 @@ def _key(user_id: int, action: str) -> str:
 
 def rate_limit(*, user_id: int, action: str) -> None:
     """Takes one `action` token for the user, or raises RateLimited."""
+    (refused,) = rate_limits(user_ids=[user_id], action=action)
+    if refused is not None:
+        raise refused
+
+
+def rate_limits(*, user_ids: list[int], action: str) -> list[RateLimited | None]:
+    """Takes one `action` token for each of `user_ids` (a user listed twice takes two),
+    all in one round trip to the store: for each, None if taken, else the RateLimited
+    that says how long to wait (a batch of sends, rooms.services.messages_send)."""
     limit = limit_for(action)
-    key = _key(user_id, action)
     try:
-        wait = _buckets().take(key, limit, time.time())
+        waits = _buckets().take([_key(u, action) for u in user_ids], limit, time.time())
     except redis.RedisError:
         logger.warning("Rate limit store unreachable; letting %s through", action)
-        return
-    if wait > 0:
-        retry_after = round(wait + 0.05, 1)
-        raise RateLimited(
-            f"You are going too fast. Try again in {retry_after:g} s.",
-            retry_after=retry_after,
-        )
+        return [None] * len(user_ids)
+    return [_refusal(wait) if wait > 0 else None for wait in waits]
+
+
+def _refusal(wait: float) -> RateLimited:
+    retry_after = round(wait + 0.05, 1)
+    return RateLimited(
+        f"You are going too fast. Try again in {retry_after:g} s.",
+        retry_after=retry_after,
+    )
 
 
 def give_back(*, user_id: int, action: str) -> None:

@@ -10,7 +10,8 @@ import asyncio
 import json
 import logging
 import weakref
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -33,20 +34,87 @@ def may_read(user: User, room_id: int) -> bool:
     return selectors.may_read(user=user, room_id=room_id)
 
 
+# A live connection signed in once, maybe hours ago: if staff have deactivated the
+# account since, it may do nothing more (an HTTP request would be refused too).
+
+
+def _account_closed(frame: dict[str, Any]) -> protocol.Reply:
+    error = ChatError(
+        "This account is no longer active; log in again.", code="unauthenticated"
+    )
+    return protocol.Reply(frames=[protocol.error_frame(error, protocol.ref_of(frame))])
+
+
 @database_sync_to_async
 def handle_frame(
     user: User, frame: dict[str, Any], connection: str | None = None
 ) -> protocol.Reply:
-    # A live connection signed in once, maybe hours ago: if staff have deactivated the
-    # account since, it may do nothing more (an HTTP request would be refused too).
     if not sessions.account_active(user.pk):
-        error = ChatError(
-            "This account is no longer active; log in again.", code="unauthenticated"
-        )
-        return protocol.Reply(
-            frames=[protocol.error_frame(error, protocol.ref_of(frame))]
-        )
+        return _account_closed(frame)
     return protocol.handle(user, frame, connection=connection)
+
+
+@database_sync_to_async
+def handle_sends(sends: list[tuple[User, dict[str, Any]]]) -> list[protocol.Reply]:
+    """`send` frames of several connections, answered together (SendBatches)."""
+    active = {pk: sessions.account_active(pk) for pk in {user.pk for user, _ in sends}}
+    stored = iter(protocol.handle_sends([send for send in sends if active[send[0].pk]]))
+    return [
+        next(stored) if active[user.pk] else _account_closed(frame)
+        for user, frame in sends
+    ]
+
+
+# Sends taken into one batch at most: a batch is one transaction, holding its rooms'
+# locks, and its first sends wait for its last.
+MAX_SEND_BATCH = 50
+
+
+class SendBatches:
+    """This process's socket sends, stored in batches: a group commit.
+
+    A send that finds the database thread idle goes at once, alone. Sends that
+    arrive while it is busy wait here, and its next trip takes them all (up to
+    MAX_SEND_BATCH) into one transaction (services.messages_send). So batches grow
+    with the load: the trip to the thread, the flood-control round trip and the
+    commit are shared by more sends just when the server is busiest, instead of each
+    send paying for them while the next ones queue. Each connection's own frames are
+    still answered one at a time, in the order sent.
+    """
+
+    def __init__(self) -> None:
+        self._waiting: list[tuple[User, dict[str, Any], asyncio.Future]] = []
+        self._task: asyncio.Task | None = None
+
+    async def send(self, user: User, frame: dict[str, Any]) -> protocol.Reply:
+        future = asyncio.get_running_loop().create_future()
+        self._waiting.append((user, frame, future))
+        if self._task is None:
+            self._task = asyncio.create_task(self._store())
+        return await future
+
+    async def _store(self) -> None:
+        batch: list[tuple[User, dict[str, Any], asyncio.Future]] = []
+        try:
+            while self._waiting:
+                batch = self._waiting[:MAX_SEND_BATCH]
+                del self._waiting[:MAX_SEND_BATCH]
+                try:
+                    replies = await handle_sends([(u, f) for u, f, _ in batch])
+                except Exception as error:
+                    for *_, future in batch:
+                        if not future.done():
+                            future.set_exception(error)
+                    continue
+                for (*_, future), reply in zip(batch, replies, strict=True):
+                    if not future.done():
+                        future.set_result(reply)
+        finally:
+            # Cancelled (the server is stopping): no one is left waiting forever.
+            self._task = None
+            for *_, future in batch + self._waiting:
+                future.cancel()
+            self._waiting.clear()
 
 
 # Presence reaches the database only on a transition (to find whom to tell).
@@ -108,15 +176,25 @@ class PresenceTracker:
                 logger.exception("Presence refresh failed; trying again later")
 
 
+T = TypeVar("T")
 _trackers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_send_batches: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _of_loop(registry: weakref.WeakKeyDictionary, make: Callable[[], T]) -> T:
+    """The running event loop's one `make()` (daphne runs one loop per process)."""
+    loop = asyncio.get_running_loop()
+    if loop not in registry:
+        registry[loop] = make()
+    return registry[loop]
 
 
 def tracker() -> PresenceTracker:
-    """The running event loop's tracker (daphne runs one loop per process)."""
-    loop = asyncio.get_running_loop()
-    if loop not in _trackers:
-        _trackers[loop] = PresenceTracker()
-    return _trackers[loop]
+    return _of_loop(_trackers, PresenceTracker)
+
+
+def send_batches() -> SendBatches:
+    return _of_loop(_send_batches, SendBatches)
 
 
 class Follower:
@@ -241,7 +319,10 @@ class Follower:
             await self.show_presence()
             if not changed:
                 return []
-        reply = await handle_frame(self.user, frame, self.presence_id)
+        if frame["type"] == "send":
+            reply = await send_batches().send(self.user, frame)
+        else:
+            reply = await handle_frame(self.user, frame, self.presence_id)
         for room_id in reply.follow:
             await self.follow(room_id)
         return reply.frames

@@ -7,6 +7,7 @@ transaction and publishes its event only after commit."""
 import secrets
 import string
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from typing import Any
@@ -26,10 +27,9 @@ from rooms.errors import (
     InvalidInput,
     Muted,
     NotFound,
-    RateLimited,
 )
 from rooms.models import Invite, Membership, Message, MessageEdit, Reaction, Room
-from rooms.ratelimit import give_back, rate_limit
+from rooms.ratelimit import give_back, rate_limit, rate_limits
 
 
 def clean_body(body: object) -> str:
@@ -440,6 +440,17 @@ def _previous_send(
     )
 
 
+@dataclass(frozen=True)
+class SendRequest:
+    """One message to send, as messages_send takes it (message_send's arguments)."""
+
+    author: User
+    room: Room | str
+    body: object
+    client_id: uuid.UUID | None = None
+    reply_to: int | None = None
+
+
 def message_send(
     *,
     author: User,
@@ -460,31 +471,86 @@ def message_send(
     the common case, costs no read before its write. `reply_to` is the id of a message
     in the same room.
     """
-    text = clean_body(body)
+    request = SendRequest(author, room, body, client_id, reply_to)
+    (outcome,) = messages_send([request])
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+def messages_send(requests: Sequence[SendRequest]) -> list[SendResult | Exception]:
+    """Stores several sends in one transaction (a group commit), each as
+    message_send would; the outcome of each, in order: its SendResult, or the error
+    it failed with (a ChatError to tell its sender, anything else a fault to log).
+
+    A busy server's sockets send while the database thread is storing the last
+    batch (rooms.realtime.SendBatches): together they share one trip to that thread,
+    one round trip to the flood-control store and one commit, the costs that do not
+    grow with the batch. Each send is still its own savepoint, so a refused one takes
+    back only its own seq and rows. The rooms are locked in one order (by slug), so
+    two processes' batches cannot deadlock on PostgreSQL."""
+    outcomes: list[SendResult | Exception | None] = [None] * len(requests)
+    texts: dict[int, str] = {}
+    for index, request in enumerate(requests):
+        try:
+            texts[index] = clean_body(request.body)
+        except ChatError as error:
+            outcomes[index] = error
+    refusals = rate_limits(
+        user_ids=[requests[index].author.pk for index in texts], action="message"
+    )
+    # What failed in a way that a retry of an earlier send explains.
+    retried: dict[int, bool] = {}  # index -> whether it took a token
+    storing = []
+    for index, refused in zip(texts, refusals, strict=True):
+        if refused is None:
+            storing.append(index)
+        else:
+            outcomes[index] = refused
+            retried[index] = False
+    storing.sort(key=lambda index: _slug_of(requests[index].room))
+    with transaction.atomic():
+        for index in storing:
+            request = requests[index]
+            try:
+                with transaction.atomic(savepoint=len(storing) > 1):
+                    outcomes[index] = _store_message(
+                        author=request.author,
+                        room=request.room,
+                        text=texts[index],
+                        client_id=request.client_id,
+                        reply_to=request.reply_to,
+                    )
+            except (ChatError, IntegrityError) as error:
+                outcomes[index] = error
+                retried[index] = True
+            except Exception as error:
+                outcomes[index] = error
+    for index, took_token in retried.items():
+        outcomes[index] = _first_result(requests[index], outcomes[index], took_token)
+    return outcomes
+
+
+def _slug_of(room: Room | str) -> str:
+    return room if isinstance(room, str) else room.slug
+
+
+def _first_result(
+    request: SendRequest, error: Exception, took_token: bool
+) -> SendResult | Exception:
+    """For a send that failed: the first result of the same client_id, if this is a
+    retry (its token given back), else the error."""
+    if request.client_id is None:
+        return error
     try:
-        rate_limit(user_id=author.pk, action="message")
-    except RateLimited:
-        if client_id is not None and (
-            previous := _previous_send(author, room, client_id)
-        ):
-            return previous
-        raise
-    try:
-        with transaction.atomic():
-            return _store_message(
-                author=author,
-                room=room,
-                text=text,
-                client_id=client_id,
-                reply_to=reply_to,
-            )
-    except (ChatError, IntegrityError):
-        if client_id is not None and (
-            previous := _previous_send(author, room, client_id)
-        ):
-            give_back(user_id=author.pk, action="message")
-            return previous
-        raise
+        previous = _previous_send(request.author, request.room, request.client_id)
+    except ChatError as other:
+        return other
+    if previous is None:
+        return error
+    if took_token:
+        give_back(user_id=request.author.pk, action="message")
+    return previous
 
 
 _ROOM_FIELDS = rows.fields_of(Room)

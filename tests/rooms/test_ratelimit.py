@@ -7,7 +7,13 @@ import pytest
 from rooms import services
 from rooms.errors import RateLimited
 from rooms.models import Message
-from rooms.ratelimit import Limit, MemoryBuckets, RedisBuckets, rate_limit
+from rooms.ratelimit import (
+    Limit,
+    MemoryBuckets,
+    RedisBuckets,
+    rate_limit,
+    rate_limits,
+)
 from tests import realtime
 from tests.factories import RoomFactory, UserFactory, member
 
@@ -19,11 +25,21 @@ def test_a_bucket_allows_the_burst_then_the_rate(kind, redis_server):
     buckets = MemoryBuckets() if kind == "memory" else RedisBuckets(redis_server.url)
     key = f"bucket-{uuid.uuid4().hex}"
     limit = Limit(burst=3, rate=0.5)
-    assert [buckets.take(key, limit, 100.0) for _ in range(3)] == [0, 0, 0]
-    assert buckets.take(key, limit, 100.0) == pytest.approx(2.0)
-    assert buckets.take(key, limit, 101.0) == pytest.approx(1.0)
-    assert buckets.take(key, limit, 102.0) == 0
-    assert buckets.take(f"{key}-other", limit, 102.0) == 0
+    assert [buckets.take([key], limit, 100.0) for _ in range(3)] == [[0], [0], [0]]
+    assert buckets.take([key], limit, 100.0) == [pytest.approx(2.0)]
+    assert buckets.take([key], limit, 101.0) == [pytest.approx(1.0)]
+    assert buckets.take([key], limit, 102.0) == [0]
+    assert buckets.take([f"{key}-other"], limit, 102.0) == [0]
+
+
+@pytest.mark.parametrize("kind", ["memory", "redis"])
+def test_one_call_takes_from_several_buckets_in_turn(kind, redis_server):
+    """A batch of sends takes its tokens at once: a key listed twice takes two."""
+    buckets = MemoryBuckets() if kind == "memory" else RedisBuckets(redis_server.url)
+    key, other = f"bucket-{uuid.uuid4().hex}", f"bucket-{uuid.uuid4().hex}"
+    limit = Limit(burst=2, rate=0.5)
+    waits = buckets.take([key, other, key, key, other], limit, 100.0)
+    assert waits == [0, 0, 0, pytest.approx(2.0), 0]
 
 
 def test_redis_buckets_are_shared_by_every_process(redis_server):
@@ -31,15 +47,23 @@ def test_redis_buckets_are_shared_by_every_process(redis_server):
     key = f"bucket-{uuid.uuid4().hex}"
     limit = Limit(burst=2, rate=0.001)
     first, second = RedisBuckets(redis_server.url), RedisBuckets(redis_server.url)
-    assert first.take(key, limit, 10.0) == 0
-    assert second.take(key, limit, 10.0) == 0
-    assert first.take(key, limit, 10.0) > 0
+    assert first.take([key], limit, 10.0) == [0]
+    assert second.take([key], limit, 10.0) == [0]
+    assert first.take([key], limit, 10.0)[0] > 0
 
 
 def test_an_unreachable_store_lets_actions_through(settings):
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
     for _ in range(50):
         rate_limit(user_id=1, action="message")
+    assert rate_limits(user_ids=[1, 1, 2], action="message") == [None, None, None]
+
+
+def test_rate_limits_answers_each_user_in_order(settings):
+    settings.CHAT_RATE_LIMITS = {**settings.CHAT_RATE_LIMITS, "message": (1, 0.001)}
+    refused = rate_limits(user_ids=[1, 2, 1], action="message")
+    assert refused[:2] == [None, None]
+    assert isinstance(refused[2], RateLimited) and refused[2].retry_after > 0
 
 
 @pytest.mark.django_db

@@ -374,6 +374,121 @@ def test_when_retries_of_one_send_race_then_one_row_and_every_caller_gets_it():
     assert stored(room) == (1, 1)
 
 
+# --- messages_send: sends stored together -------------------------------------------------
+
+
+def request(author: User, room: Room | str, body: object = "hi", **more):
+    return services.SendRequest(author=author, room=room, body=body, **more)
+
+
+def test_sends_stored_together_each_take_their_rooms_next_seq_and_answer_in_order():
+    first, second = RoomFactory(slug="b-room"), RoomFactory(slug="a-room")
+    alice, bob = member(first), member(first)
+    member(second, alice)
+    send(first, bob)
+
+    outcomes = services.messages_send(
+        [
+            request(alice, "b-room", "one"),
+            request(alice, second, "two"),
+            request(bob, first, "three"),
+            request(alice, "a-room", "four"),
+        ]
+    )
+
+    assert [(o.message.room.slug, o.message.seq, o.message.body) for o in outcomes] == [
+        ("b-room", 2, "one"),
+        ("a-room", 1, "two"),
+        ("b-room", 3, "three"),
+        ("a-room", 2, "four"),
+    ]
+    assert all(o.created for o in outcomes)
+    assert stored(first) == (3, 3) and stored(second) == (2, 2)
+
+
+def test_a_refused_send_among_others_is_its_own_error_and_takes_back_only_its_seq():
+    room, private = RoomFactory(), RoomFactory(kind=Room.Kind.PRIVATE)
+    alice, outsider = member(room), UserFactory()
+
+    outcomes = services.messages_send(
+        [
+            request(alice, room, "before"),
+            request(outsider, room, "not a member"),
+            request(outsider, private, "hidden"),
+            request(alice, room, "   "),
+            request(alice, room, "reply", reply_to=10**9),
+            request(alice, room, "after"),
+        ]
+    )
+
+    assert isinstance(outcomes[1], Forbidden)
+    assert isinstance(outcomes[2], NotFound)
+    assert isinstance(outcomes[3], InvalidInput)
+    assert isinstance(outcomes[4], InvalidInput)
+    assert [outcomes[0].message.seq, outcomes[5].message.seq] == [1, 2]
+    assert list(Message.objects.order_by("seq").values_list("body", flat=True)) == [
+        "before",
+        "after",
+    ]
+    assert stored(room) == (2, 2) and stored(private) == (0, 0)
+
+
+def test_a_send_retried_within_one_batch_is_stored_once_and_answered_twice():
+    room = RoomFactory()
+    alice = member(room)
+    client_id = uuid.uuid4()
+
+    first, again = services.messages_send(
+        [request(alice, room, client_id=client_id)] * 2
+    )
+
+    assert first.created and not again.created
+    assert again.message.pk == first.message.pk
+    assert stored(room) == (1, 1)
+
+
+@pytest.mark.rate_limits
+def test_in_a_batch_a_flood_is_refused_past_its_limit_and_others_are_stored(settings):
+    settings.CHAT_RATE_LIMITS = {**settings.CHAT_RATE_LIMITS, "message": (2, 0.001)}
+    room = RoomFactory()
+    alice, bob = member(room), member(room)
+
+    outcomes = services.messages_send(
+        [request(alice, room, f"a{n}") for n in range(3)] + [request(bob, room, "b")]
+    )
+
+    assert [type(o).__name__ for o in outcomes] == [
+        "SendResult",
+        "SendResult",
+        "RateLimited",
+        "SendResult",
+    ]
+    assert stored(room) == (3, 3)
+
+
+def test_sends_stored_together_publish_after_commit_in_seq_order(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    room = RoomFactory()
+    alice, bob = member(room), member(room)
+    published: list[int] = []
+    monkeypatch.setattr(
+        services.events,
+        "publish_on_commit",
+        lambda group, payload, **hints: transaction.on_commit(
+            lambda: published.append(payload["message"]["seq"])
+        ),
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.messages_send(
+            [request(alice, room), request(bob, room, "   "), request(bob, room)]
+        )
+        assert published == []
+
+    assert published == [1, 2]
+
+
 # --- message_delete ----------------------------------------------------------------------
 
 
