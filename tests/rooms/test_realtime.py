@@ -52,7 +52,10 @@ async def test_sends_that_arrive_together_are_stored_in_one_batch_and_each_acked
     queue = realtime.SendBatches()
 
     replies = await asyncio.gather(
-        *(queue.send(person, frame) for person, frame in zip(people, frames))
+        *(
+            queue.send(person, frame)
+            for person, frame in zip(people, frames, strict=True)
+        )
     )
 
     assert batches == [5]
