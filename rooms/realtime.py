@@ -57,10 +57,10 @@ def handle_frame(
 @database_sync_to_async
 def handle_sends(sends: list[tuple[User, dict[str, Any]]]) -> list[protocol.Reply]:
     """`send` frames of several connections, answered together (SendBatches)."""
-    active = {pk: sessions.account_active(pk) for pk in {user.pk for user, _ in sends}}
-    stored = iter(protocol.handle_sends([send for send in sends if active[send[0].pk]]))
+    active = sessions.active_accounts({user.pk for user, _ in sends})
+    stored = iter(protocol.handle_sends([s for s in sends if s[0].pk in active]))
     return [
-        next(stored) if active[user.pk] else _account_closed(frame)
+        next(stored) if user.pk in active else _account_closed(frame)
         for user, frame in sends
     ]
 

@@ -9,6 +9,7 @@ in that publish nothing (a session deleted by hand, an expiry, a row edited in t
 database) are caught by each connection re-checking its session now and then
 (`still_signed_in`)."""
 
+from collections.abc import Collection
 from importlib import import_module
 from types import SimpleNamespace
 from typing import Any
@@ -84,17 +85,26 @@ def signed_in_user(session_key: str | None) -> AbstractBaseUser | AnonymousUser:
 
 
 def account_active(user_id: int) -> bool:
-    """Whether the account is still active (staff have not closed it).
+    """Whether the account is still active (staff have not closed it)."""
+    return user_id in active_accounts([user_id])
 
-    Asked before every frame a live connection sends (rooms.realtime), so it is one
-    plain statement: the same question as a query Django compiles each time cost
-    0.4 ms, a quarter of a send's work (docs/performance.md)."""
+
+def active_accounts(user_ids: Collection[int]) -> set[int]:
+    """Those of `user_ids` whose accounts are still active.
+
+    Asked before every frame a live connection sends (rooms.realtime; for a batch
+    of sends, once for all their senders), so it is one plain statement: the same
+    question as a query Django compiles each time cost 0.4 ms, a quarter of a send's
+    work (docs/performance.md)."""
+    if not user_ids:
+        return set()
+    marks = ", ".join(["%s"] * len(user_ids))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT 1 FROM {User._meta.db_table} WHERE id = %s AND is_active",
-            [user_id],
+            f"SELECT id FROM {User._meta.db_table} WHERE id IN ({marks}) AND is_active",
+            list(user_ids),
         )
-        return cursor.fetchone() is not None
+        return {user_id for (user_id,) in cursor.fetchall()}
 
 
 def still_signed_in(user_id: int, session_key: str | None) -> bool:

@@ -95,6 +95,20 @@ def test_an_account_is_active_until_closed_however_it_is_closed():
     assert not sessions.account_active(max(alice.pk, bob.pk) + 1)
 
 
+def test_the_active_accounts_of_many_users_are_read_in_one_statement(
+    django_assert_num_queries,
+):
+    alice, bob, carol = UserFactory(), UserFactory(), UserFactory()
+    User.objects.filter(pk=bob.pk).update(is_active=False)
+    gone = max(alice.pk, bob.pk, carol.pk) + 1
+
+    with django_assert_num_queries(1):
+        active = sessions.active_accounts([alice.pk, bob.pk, carol.pk, gone])
+
+    assert active == {alice.pk, carol.pk}
+    assert sessions.active_accounts([]) == set()
+
+
 async def test_logging_out_closes_that_sessions_sockets_and_no_other():
     alice = await database_sync_to_async(UserFactory)()
     laptop, phone = await signed_in(alice), await signed_in(alice)
