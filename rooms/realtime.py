@@ -34,11 +34,9 @@ def may_read(user: User, room_id: int) -> bool:
     return selectors.may_read(user=user, room_id=room_id)
 
 
-# A live connection signed in once, maybe hours ago: if staff have deactivated the
-# account since, it may do nothing more (an HTTP request would be refused too).
-
-
 def _account_closed(frame: dict[str, Any]) -> protocol.Reply:
+    """The answer to any frame of an account closed since its connection signed in
+    (maybe hours ago): it may do nothing more, as an HTTP request would be refused."""
     error = ChatError(
         "This account is no longer active; log in again.", code="unauthenticated"
     )
