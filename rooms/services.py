@@ -500,14 +500,14 @@ def messages_send(requests: Sequence[SendRequest]) -> list[SendResult | Exceptio
         user_ids=[requests[index].author.pk for index in texts], action="message"
     )
     # What failed in a way that a retry of an earlier send explains.
-    retried: dict[int, bool] = {}  # index -> whether it took a token
+    retried: set[int] = set()
     storing = []
     for index, refused in zip(texts, refusals, strict=True):
         if refused is None:
             storing.append(index)
         else:
             outcomes[index] = refused
-            retried[index] = False
+            retried.add(index)
     storing.sort(key=lambda index: _slug_of(requests[index].room))
     with transaction.atomic():
         for index in storing:
@@ -523,11 +523,14 @@ def messages_send(requests: Sequence[SendRequest]) -> list[SendResult | Exceptio
                     )
             except (ChatError, IntegrityError) as error:
                 outcomes[index] = error
-                retried[index] = True
+                retried.add(index)
             except Exception as error:
                 outcomes[index] = error
-    for index, took_token in retried.items():
-        outcomes[index] = _first_result(requests[index], outcomes[index], took_token)
+    # Those that got as far as storing took a flood-control token.
+    for index in retried:
+        outcomes[index] = _first_result(
+            requests[index], outcomes[index], took_token=index in storing
+        )
     return outcomes
 
 
@@ -536,7 +539,7 @@ def _slug_of(room: Room | str) -> str:
 
 
 def _first_result(
-    request: SendRequest, error: Exception, took_token: bool
+    request: SendRequest, error: Exception, *, took_token: bool
 ) -> SendResult | Exception:
     """For a send that failed: the first result of the same client_id, if this is a
     retry (its token given back), else the error."""
