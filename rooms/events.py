@@ -10,6 +10,8 @@ import asyncio
 import json
 import logging
 import os
+import threading
+import weakref
 from collections.abc import Iterable
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -244,16 +246,13 @@ def publish_many_on_commit(
 
 def _send(group: str, event: dict[str, Any]) -> None:
     try:
-        layer = get_channel_layer()
         if (loop := _server_loop()) is not None:
             # In a worker thread of the running server (a consumer's or a view's
             # database call): hand the publish to the server's event loop and carry
             # on, instead of holding the database thread until Redis has answered.
-            # The loop runs callbacks in the order they were scheduled, and the layer
-            # publishes in that order, so events keep their commit order.
-            loop.call_soon_threadsafe(_publish_soon, layer, group, event)
+            _outbox(loop).put(group, event)
         else:
-            async_to_sync(layer.group_send)(group, event)
+            async_to_sync(get_channel_layer().group_send)(group, event)
     except Exception:
         logger.exception("Could not publish to %s; clients will catch up by seq", group)
 
@@ -267,18 +266,68 @@ def _server_loop() -> asyncio.AbstractEventLoop | None:
     return loop if loop.is_running() and not loop.is_closed() else None
 
 
-_publishing: set[asyncio.Task] = set()
+class Outbox:
+    """Events committed in the server's worker threads, published from its event loop
+    in commit order, in as few round trips to Redis as the load allows.
+
+    A worker thread only appends, and rings the loop once when nothing is being
+    published. One task on the loop then publishes everything gathered so far in one
+    pipelined round trip (chatsite.layers), and again until nothing is left. So a
+    batch of sends (rooms.realtime.SendBatches) costs one wake-up of the loop and one
+    round trip, not one of each per event; and with one publish in flight at a time,
+    events leave in the order they were committed. The layer is asked for when
+    publishing, so a test's own layer settings apply."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._lock = threading.Lock()
+        self._events: list[tuple[str, dict[str, Any]]] = []
+        self._ringing = False
+        self._task: asyncio.Task | None = None
+
+    def put(self, group: str, event: dict[str, Any]) -> None:
+        with self._lock:
+            self._events.append((group, event))
+            if self._ringing:
+                return
+            self._ringing = True
+        self._loop.call_soon_threadsafe(self._start)
+
+    def _start(self) -> None:
+        self._task = self._loop.create_task(self._publish())
+
+    async def _publish(self) -> None:
+        while True:
+            with self._lock:
+                gathered, self._events = self._events, []
+                if not gathered:
+                    self._ringing = False
+                    return
+            try:
+                await publish_all(get_channel_layer(), gathered)
+            except Exception:
+                logger.exception(
+                    "Could not publish %d events; clients will catch up by seq",
+                    len(gathered),
+                )
 
 
-def _publish_soon(layer: Any, group: str, event: dict[str, Any]) -> None:
-    task = asyncio.ensure_future(layer.group_send(group, event))
-    _publishing.add(task)
-    task.add_done_callback(_published)
+async def publish_all(layer: Any, published: list[tuple[str, dict[str, Any]]]) -> None:
+    """Sends each (group, event) in order: in one round trip where the layer can
+    (chatsite.layers), one by one on any other layer."""
+    if hasattr(layer, "group_send_many"):
+        await layer.group_send_many(published)
+        return
+    for group, event in published:
+        await layer.group_send(group, event)
 
 
-def _published(task: asyncio.Task) -> None:
-    _publishing.discard(task)
-    if not task.cancelled() and (error := task.exception()) is not None:
-        logger.error(
-            "Could not publish an event; clients will catch up by seq", exc_info=error
-        )
+_outboxes: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_outboxes_lock = threading.Lock()
+
+
+def _outbox(loop: asyncio.AbstractEventLoop) -> Outbox:
+    with _outboxes_lock:
+        if (outbox := _outboxes.get(loop)) is None:
+            outbox = _outboxes[loop] = Outbox(loop)
+    return outbox

@@ -111,3 +111,21 @@ async def test_a_group_with_no_member_in_the_sending_process_still_hears_it():
         await far.until("for whoever follows")
         assert far.texts() == ["for whoever follows"]
     await here.flush()
+
+
+async def test_messages_sent_together_reach_each_group_in_the_order_given():
+    here, there = new_layer(), new_layer()
+    first, second = f"room.{uuid.uuid4().hex}", f"room.{uuid.uuid4().hex}"
+    async with listening(there, first) as one, listening(there, second) as two:
+        await here.group_send_many(
+            [(first if n % 3 else second, event(f"m{n}")) for n in range(30)]
+        )
+        await one.until("m29")
+        await two.until("m27")
+        assert one.texts() == [f"m{n}" for n in range(30) if n % 3]
+        assert two.texts() == [f"m{n}" for n in range(30) if not n % 3]
+        # And the layer's own group_send still comes after them, in order.
+        await here.group_send(second, event("after"))
+        await two.until("after")
+        assert two.texts()[-2:] == ["m27", "after"]
+    await here.flush()

@@ -235,6 +235,44 @@ async def test_when_redis_is_unreachable_then_the_write_still_commits(settings):
     assert (message.seq, stored.last_seq) == (1, 1)
 
 
+@pytest.mark.django_db(transaction=True)
+async def test_when_events_are_committed_faster_than_redis_answers_then_they_arrive_in_commit_order():
+    group = f"room.{uuid.uuid4().hex}"
+
+    @database_sync_to_async
+    def commit_each(first: int, count: int) -> None:
+        for n in range(first, first + count):
+            with transaction.atomic():
+                events.publish_on_commit(group, {"type": "test", "n": n})
+
+    async with listening(group) as receive:
+        # Several trips to the database thread, each committing many events while
+        # the loop is still publishing the ones before.
+        await asyncio.gather(*(commit_each(first, 40) for first in range(0, 200, 40)))
+        received = [json.loads((await receive())["text"])["n"] for _ in range(200)]
+
+    assert received == list(range(200))
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_when_a_publish_fails_then_the_next_events_are_still_published(settings):
+    from chatsite.settings import channel_layers
+
+    working = settings.CHANNEL_LAYERS
+    group = f"room.{uuid.uuid4().hex}"
+    publish = database_sync_to_async(events.publish_on_commit)
+
+    async with listening(group) as receive:
+        settings.CHANNEL_LAYERS = channel_layers("redis://127.0.0.1:1/0")
+        await publish(group, {"type": "test", "n": 1})
+        await asyncio.sleep(0.5)  # the publish runs on the loop, and fails there
+        settings.CHANNEL_LAYERS = working
+        await publish(group, {"type": "test", "n": 2})
+        event = await receive()
+
+    assert json.loads(event["text"]) == {"type": "test", "n": 2}
+
+
 def test_when_groups_are_named_then_room_and_user_groups_differ():
     assert events.room_group(7) == "room.7"
     assert events.user_group(7) == "user.7"
