@@ -1,10 +1,12 @@
 """rooms.markdown: what a message's Markdown becomes, and that no markup in it runs."""
 
+import random
 import re
 from html.parser import HTMLParser
 
 import pytest
 
+from rooms import markdown
 from rooms.markdown import mentioned_ids, render, render_message, sanitize
 
 REL = 'rel="noopener noreferrer nofollow"'
@@ -101,6 +103,63 @@ def test_when_markdown_is_not_a_chat_construct_then_no_heading_rule_or_image(tex
 
     assert not re.search(r"<(h\d|hr|img)\b", html)
     assert html.startswith("<p>")
+
+
+# --- plain text -------------------------------------------------------------------------
+
+# Pieces of text where Markdown, linkify and mentions change something, and around them.
+PIECES = [
+    *"aZéж19 .,;:?!'\"|-_*~`@#<>&/()[]",
+    "  ",
+    "http:",
+    "https://x",
+    "mailto:",
+    "www",
+    ".com",
+    ".io",
+    "x.y",
+    "1.",
+    "10)",
+    "- ",
+    "+ ",
+    "...",
+]
+
+
+def test_when_a_text_is_plain_then_it_renders_as_markdown_would():
+    rng = random.Random(20261203)
+    plain = 0
+    for _ in range(20_000):
+        text = "".join(rng.choice(PIECES) for _ in range(rng.randint(1, 8)))
+        fast = render_message(text)
+        if markdown._is_plain(text):
+            plain += 1
+            assert fast == markdown._render_markdown(text, None), text
+    # Enough of the generated texts took the plain way for the check to mean something.
+    assert plain > 1_000
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hello, world",
+        "3000012|12345.678|xxxx",
+        "well-known: yes? no!",
+        'it\'s "quoted"',
+        "déjà vu 2026",
+        "ok.",
+    ],
+)
+def test_when_a_chat_line_has_no_markup_then_it_is_one_paragraph_of_its_text(text):
+    assert markdown._is_plain(text)
+    assert render(text) == f"<p>{text}</p>"
+
+
+@pytest.mark.parametrize(
+    "text", ["see example.com", "1. one", "- item", "a_b_", " indented", "@bob", ""]
+)
+def test_when_a_text_could_hold_markup_then_it_is_not_taken_as_plain(text):
+    assert not markdown._is_plain(text)
 
 
 # --- what never runs ---------------------------------------------------------------------
