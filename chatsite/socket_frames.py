@@ -44,10 +44,11 @@ def daphne_socket(send: Callable[..., Any]) -> WebSocketProtocol | None:
     return protocol
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=256)
 def text_frame(text: str) -> bytes:
-    """One unfragmented, unmasked text frame. Cached: one event is written to many
-    sockets in a row, and a str keeps its hash, so each further lookup is cheap."""
+    """One unfragmented, unmasked text frame. Cached: one event (of up to a run of
+    texts, rooms.events.merged) is written to many sockets in a row, and a str keeps
+    its hash, so each further lookup is cheap."""
     payload = text.encode()
     length = len(payload)
     if length < 126:
@@ -59,19 +60,23 @@ def text_frame(text: str) -> bytes:
     return header + payload
 
 
-def write_text(protocol: WebSocketProtocol, text: str) -> bool:
-    """Writes `text` as one frame, as autobahn would; False when it must be sent the
-    ordinary way (nothing has been written then)."""
+def write_texts(protocol: WebSocketProtocol, texts: list[str]) -> bool:
+    """Writes each text as one frame, as autobahn would, all in one write to the
+    socket; False when they must be sent the ordinary way (nothing has been written
+    then)."""
     if (
-        not text
+        not texts
         or protocol.state != _OPEN
         or protocol._perMessageCompress is not None
         or protocol.autoFragmentSize
         or protocol.send_queue
     ):
         return False
-    frame = text_frame(text)
-    if 0 < protocol.maxMessagePayloadSize < len(frame):
-        return False  # near or over autobahn's limit: autobahn decides
-    protocol.transport.write(frame)
+    frames = []
+    for text in texts:
+        frame = text_frame(text)
+        if not text or 0 < protocol.maxMessagePayloadSize < len(frame):
+            return False  # empty, or near or over autobahn's limit: autobahn decides
+        frames.append(frame)
+    protocol.transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
     return True

@@ -150,11 +150,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def chat_event(self, event: dict[str, Any]) -> None:
         try:
-            text = await self.follower.admit(event)
+            texts = await self.follower.admit(event)
         except SessionEnded as ended:
             await self._sign_out(ended)
             return
-        if text is not None:
+        if not texts:
+            return
+        if self._socket is not None and socket_frames.write_texts(self._socket, texts):
+            return
+        for text in texts:
             await self.send(text_data=text)
 
     async def _idle(self) -> None:
@@ -206,7 +210,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             text_data
             and not close
             and self._socket is not None
-            and socket_frames.write_text(self._socket, text_data)
+            and socket_frames.write_texts(self._socket, [text_data])
         ):
             return
         try:

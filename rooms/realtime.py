@@ -278,8 +278,9 @@ class Follower:
                     events.presence_group(room_id), self.channel_name
                 )
 
-    async def admit(self, event: dict[str, Any]) -> str | None:
-        """The text to forward for a chat event, or None if this connection may not.
+    async def admit(self, event: dict[str, Any]) -> list[str]:
+        """The texts to forward for a chat event, in order (events.merged), or none if
+        this connection may not see it.
 
         Membership events change what is followed before anything is forwarded, and an
         event for a room no longer followed is dropped even if its group delivers it.
@@ -296,13 +297,13 @@ class Follower:
         if room_id in self.room_ids and not await may_read(self.user, room_id):
             # Told why, once, as it stops following.
             await self.unfollow(room_id)
-            return event["text"]
+            return events.texts_of(event)
         room_id = event.get("room_id")
         if room_id is not None and room_id not in self.room_ids:
-            return None
+            return []
         if event.get("topic") == events.PRESENCE_TOPIC and not self.presence_events:
-            return None
-        return event["text"]
+            return []
+        return events.texts_of(event)
 
     async def answer(self, frame: dict[str, Any]) -> list[dict[str, Any]]:
         """Handles a client frame and follows whatever rooms the answer opens.

@@ -182,7 +182,8 @@ class Listener:
 
     async def _receive(self, layer: Any, channel: str) -> None:
         while True:
-            self.queue.put_nowait(await layer.receive(channel))
+            for event in events.split(await layer.receive(channel)):
+                self.queue.put_nowait(event)
 
     async def catch_up(self, cursor: Cursor) -> list[dict[str, Any]]:
         """What the cursor is missing, from the database; rooms in it are followed."""
@@ -206,12 +207,10 @@ class Listener:
                 # Events may have been lost: end, so the client comes back and
                 # catches up from its cursor.
                 raise ConnectionError("the channel layer lost its Redis connection")
-            text = await self.follower.admit(event)
-            if text is None:
-                continue
-            frame = json.loads(text)
-            if cursor.admit(frame):
-                return frame
+            for text in await self.follower.admit(event):
+                frame = json.loads(text)
+                if cursor.admit(frame):
+                    return frame
         return None
 
 

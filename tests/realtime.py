@@ -2,9 +2,12 @@
 and frames POSTed to /api/frames, the transport a page uses when it has no socket."""
 
 import json
+import threading
 from typing import Any
 
+from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import Client
@@ -98,3 +101,13 @@ def post_frame(user: User, frame: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         "/api/frames", json.dumps(frame), content_type="application/json"
     )
     return response.status_code, response.json()
+
+
+def group_send_from_a_thread(group: str, event: dict[str, Any]) -> None:
+    """group_send for a synchronous test, from a thread of its own: the browser tests'
+    driver may keep an event loop running in the test's thread."""
+    worker = threading.Thread(
+        target=async_to_sync(get_channel_layer().group_send), args=(group, event)
+    )
+    worker.start()
+    worker.join(timeout=10)

@@ -14,6 +14,8 @@ import pytest
 from websockets.frames import Frame, Opcode
 
 from chatsite import socket_frames
+from rooms import events
+from tests import realtime
 from tests.http import Session
 
 
@@ -72,11 +74,8 @@ def read_frame(raw: socket.socket) -> bytes:
     return header + extra + exactly(length)
 
 
-def test_daphne_sends_each_chat_frame_whole_as_one_unmasked_text_frame(
-    live_server_url,
-):
-    alice = Session(live_server_url).signup()
-    bob = Session(live_server_url).signup()
+def raw_socket(live_server_url: str, session: Session) -> socket.socket:
+    """A WebSocket to /ws/ of `session`'s user, opened by hand, past the handshake."""
     url = urlsplit(live_server_url)
     raw = socket.create_connection((url.hostname, url.port), timeout=10)
     key = base64.b64encode(os.urandom(16)).decode()
@@ -87,13 +86,22 @@ def test_daphne_sends_each_chat_frame_whole_as_one_unmasked_text_frame(
             "Upgrade: websocket\r\nConnection: Upgrade\r\n"
             f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
             f"Origin: {live_server_url}\r\n"
-            f"Cookie: sessionid={bob.cookie('sessionid')}\r\n\r\n"
+            f"Cookie: sessionid={session.cookie('sessionid')}\r\n\r\n"
         ).encode()
     )
     response = b""
     while b"\r\n\r\n" not in response:
         response += raw.recv(1)
     assert response.startswith(b"HTTP/1.1 101")
+    return raw
+
+
+def test_daphne_sends_each_chat_frame_whole_as_one_unmasked_text_frame(
+    live_server_url,
+):
+    alice = Session(live_server_url).signup()
+    bob = Session(live_server_url).signup()
+    raw = raw_socket(live_server_url, bob)
 
     hello = read_frame(raw)
     text = hello[2:].decode()
@@ -112,6 +120,31 @@ def test_daphne_sends_each_chat_frame_whole_as_one_unmasked_text_frame(
 
     assert message["body"] == body
     assert frame == socket_frames.text_frame(text)
+
+
+def test_a_run_of_texts_in_one_event_reaches_the_socket_as_one_frame_each_in_order(
+    live_server_url,
+):
+    bob = Session(live_server_url).signup()
+    raw = raw_socket(live_server_url, bob)
+    bob_id = json.loads(read_frame(raw)[2:].decode())["user"]["id"]
+    texts = [
+        json.dumps({"type": "note", "n": n, "pad": "é" * 40 * n}) for n in range(4)
+    ]
+
+    # As rooms.events.merged publishes a run of one room's messages.
+    realtime.group_send_from_a_thread(
+        events.user_group(bob_id),
+        {"type": events.EVENT_HANDLER, "texts": texts, "room_id": None},
+    )
+    frames = []
+    while len(frames) < len(texts):
+        frame = read_frame(raw)
+        if b'"note"' in frame:
+            frames.append(frame)
+    raw.close()
+
+    assert frames == [socket_frames.text_frame(text) for text in texts]
 
 
 def test_a_resume_past_daphnes_message_size_limit_is_told_to_resync_and_stays_open(

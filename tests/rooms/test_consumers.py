@@ -13,6 +13,7 @@ import uuid
 import pytest
 from autobahn.exception import Disconnected
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from django.db import transaction
 
 from rooms import events, services
@@ -251,6 +252,25 @@ async def test_when_the_same_event_reaches_two_sockets_then_both_get_the_publish
     )()
     expected = events.encode({"type": "message", "room": room.slug, "message": payload})
     assert texts == [expected, expected]
+    await close_all(a, b)
+
+
+async def test_when_a_run_of_messages_arrives_as_one_event_then_only_followers_get_each_in_order():
+    room, (alice,) = await make_room_with_members(1)
+    elsewhere, (bob,) = await make_room_with_members(1)
+    a = await connected(alice)
+    b = await connected(bob)
+    texts = [events.encode({"type": "note", "n": n}) for n in range(3)]
+    run = {"type": events.EVENT_HANDLER, "texts": texts, "room_id": room.pk}
+    layer = get_channel_layer()
+
+    await layer.group_send(events.room_group(room.pk), run)
+    # Bob's own group, but a room his socket does not follow: dropped all the same.
+    await layer.group_send(events.user_group(bob.pk), run)
+    await post(elsewhere, bob, "sentinel")
+
+    assert [await a.receive_from(timeout=TIMEOUT) for _ in texts] == texts
+    await receive_sentinel(b, "sentinel")
     await close_all(a, b)
 
 

@@ -249,7 +249,10 @@ async def test_when_events_are_committed_faster_than_redis_answers_then_they_arr
         # Several trips to the database thread, each committing many events while
         # the loop is still publishing the ones before.
         await asyncio.gather(*(commit_each(first, 40) for first in range(0, 200, 40)))
-        received = [json.loads((await receive())["text"])["n"] for _ in range(200)]
+        received: list[int] = []
+        while len(received) < 200:
+            texts = events.texts_of(await receive())
+            received += [json.loads(text)["n"] for text in texts]
 
     assert received == list(range(200))
 
@@ -271,6 +274,51 @@ async def test_when_a_publish_fails_then_the_next_events_are_still_published(set
         event = await receive()
 
     assert json.loads(event["text"]) == {"type": "test", "n": 2}
+
+
+def plain(text: str, room_id: int = 1) -> dict:
+    return {"type": "chat.event", "text": text, "room_id": room_id}
+
+
+def test_when_a_rooms_messages_come_in_a_run_then_they_are_published_as_one_event():
+    published = [
+        ("room.1", plain("a")),
+        ("room.1", plain("b")),
+        ("room.1", plain("c")),
+        ("room.2", plain("d", 2)),
+        ("room.2", plain("e", 2)),
+    ]
+
+    assert events.merged(published) == [
+        ("room.1", {"type": "chat.event", "texts": ["a", "b", "c"], "room_id": 1}),
+        ("room.2", {"type": "chat.event", "texts": ["d", "e"], "room_id": 2}),
+    ]
+
+
+def test_when_events_are_not_in_one_run_of_plain_events_then_none_is_merged():
+    hinted = {**plain("joined"), "subscribe": 1}
+    published = [
+        ("room.1", plain("a")),
+        ("room.2", plain("b", 2)),
+        ("room.1", plain("c")),  # another group came between
+        ("room.1", hinted),  # a hint travels on its own
+        ("room.1", plain("d")),
+        ("user.7", plain("e")),
+        ("user.7", plain("f", 2)),  # same group, another room
+    ]
+
+    assert events.merged(published) == published
+
+
+@pytest.mark.parametrize(
+    "event",
+    [plain("a"), {"type": "chat.event", "texts": ["a", "b"], "room_id": 1}],
+)
+def test_when_an_event_is_split_then_each_text_is_an_event_of_its_own(event):
+    split = events.split(event)
+
+    assert [e["text"] for e in split] == events.texts_of(event)
+    assert all(e.keys() == {"type", "text", "room_id"} for e in split)
 
 
 def test_when_groups_are_named_then_room_and_user_groups_differ():

@@ -6,8 +6,10 @@ import time
 
 import pytest
 
+from rooms import events
 from rooms.errors import ChatError
 from rooms.streams import Cursor
+from tests import realtime
 from tests.http import Session, read_events
 
 
@@ -101,6 +103,29 @@ def test_when_a_message_is_posted_then_an_open_stream_receives_it(live_server_ur
     assert messages[0]["message"]["body"] == "over the stream <b>raw</b>"
     assert messages[0]["message"]["seq"] == ack["seq"]
     stream.close()
+
+
+def test_when_an_event_carries_a_run_of_texts_then_the_stream_sends_each_in_order(
+    live_server_url,
+):
+    reader = Session(live_server_url).signup()
+    stream = reader.open(f"/api/stream?cursor=general:{last_seq(reader)}", timeout=10)
+    [(_, hello)] = read_events(stream, 1)
+    texts = [json.dumps({"type": "note", "n": n}) for n in range(3)]
+
+    # As rooms.events.merged publishes a run of one room's messages.
+    realtime.group_send_from_a_thread(
+        events.user_group(hello["user"]["id"]),
+        {"type": events.EVENT_HANDLER, "texts": texts, "room_id": None},
+    )
+    notes = []
+    for _ in range(6):
+        notes += [f for _, f in read_events(stream, 1) if f["type"] == "note"]
+        if len(notes) == 3:
+            break
+    stream.close()
+
+    assert [note["n"] for note in notes] == [0, 1, 2]
 
 
 def test_when_a_stream_reconnects_with_last_event_id_then_it_gets_exactly_what_it_missed(
