@@ -17,7 +17,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
-from chatsite import sqlite_checkpoints, write_through  # noqa: E402
+from chatsite import write_through  # noqa: E402
 from chatsite.http_handler import SyncMiddlewareHandler  # noqa: E402
 from chatsite.request_threads import RequestThreads  # noqa: E402
 from chatsite.socket_auth import SessionAuthMiddleware  # noqa: E402
@@ -25,8 +25,6 @@ from rooms.routing import websocket_application  # noqa: E402
 
 # Under daphne, a delivery goes out in the same turn of the loop (see the module).
 write_through.install()
-# On SQLite, no send waits for a WAL checkpoint (see the module).
-sqlite_checkpoints.start()
 
 # Resolving a URL the first time sets a flag in an asgiref Local of every resolver, in
 # the current context. Done in the server's own context, daphne would start each

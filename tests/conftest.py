@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from django.test import override_settings
 
-from chatsite import sqlite_checkpoints
 from chatsite.settings import channel_layers
 from rooms import recent
 from tests.servers import Daphne, RedisServer, Site
@@ -29,13 +28,6 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     finally:
         overrides.disable()
         server.stop()
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _no_background_checkpoints() -> None:
-    """Importing the ASGI application starts WAL checkpoints in a thread
-    (chatsite.sqlite_checkpoints); tests of them start their own."""
-    sqlite_checkpoints.stop()
 
 
 @pytest.fixture(autouse=True)
