@@ -246,24 +246,36 @@ def publish_many_on_commit(
 
 def _send(group: str, event: dict[str, Any]) -> None:
     try:
-        if (loop := _server_loop()) is not None:
+        loop = _server_loop()
+        if loop is not None and loop.is_running():
             # In a worker thread of the running server (a consumer's or a view's
             # database call): hand the publish to the server's event loop and carry
             # on, instead of holding the database thread until Redis has answered.
             _outbox(loop).put(group, event)
-        else:
+        elif loop is None or loop.is_closed():
+            # No server (a command, a test): publish here and now.
             async_to_sync(get_channel_layer().group_send)(group, event)
+        else:
+            # Its loop has stopped (the server is stopping) but not been closed:
+            # async_to_sync would wait for it forever, and the process could not
+            # exit (its database thread is joined at exit).
+            logger.warning(
+                "Not published to %s: the server is stopping; clients will catch up "
+                "by seq",
+                group,
+            )
     except Exception:
         logger.exception("Could not publish to %s; clients will catch up by seq", group)
 
 
 def _server_loop() -> asyncio.AbstractEventLoop | None:
-    """The event loop that called into this thread through sync_to_async, if any."""
+    """The event loop that called into this thread through sync_to_async, if any:
+    running, stopped or closed."""
     local = SyncToAsync.threadlocal
     loop = getattr(local, "main_event_loop", None)
     if loop is None or getattr(local, "main_event_loop_pid", None) != os.getpid():
         return None
-    return loop if loop.is_running() and not loop.is_closed() else None
+    return loop
 
 
 class Outbox:

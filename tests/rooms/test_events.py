@@ -2,10 +2,13 @@
 
 import asyncio
 import json
+import os
+import threading
 import uuid
 from contextlib import asynccontextmanager
 
 import pytest
+from asgiref.sync import SyncToAsync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import transaction
@@ -274,6 +277,27 @@ async def test_when_a_publish_fails_then_the_next_events_are_still_published(set
         event = await receive()
 
     assert json.loads(event["text"]) == {"type": "test", "n": 2}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_when_the_servers_loop_has_stopped_then_a_commit_does_not_wait_on_it(caplog):
+    """At shutdown daphne's loop stops, and the interpreter then joins the database
+    thread: a disconnect publishing after its commit must not wait for that loop."""
+    stopped = asyncio.new_event_loop()
+
+    def database_thread() -> None:
+        SyncToAsync.threadlocal.main_event_loop = stopped
+        SyncToAsync.threadlocal.main_event_loop_pid = os.getpid()
+        events.publish_on_commit("room.1", {"type": "test"})  # no transaction: now
+
+    worker = threading.Thread(target=database_thread, daemon=True)
+    try:
+        worker.start()
+        worker.join(timeout=5)
+        assert not worker.is_alive()
+        assert "the server is stopping" in caplog.text
+    finally:
+        stopped.close()
 
 
 def plain(text: str, room_id: int = 1) -> dict:
