@@ -1,6 +1,8 @@
 """chatsite.asgi: HTTP to Django; WebSockets through the origin check and the session."""
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +16,8 @@ from channels.testing import HttpCommunicator, WebsocketCommunicator
 from chatsite.asgi import application
 from tests import realtime
 from tests.factories import UserFactory
+from tests.http import Session
+from tests.servers import Daphne
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -120,3 +124,21 @@ def test_when_the_app_is_built_then_the_servers_context_holds_no_request_locals(
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["0"]
+
+
+def test_daphne_with_open_sockets_exits_soon_after_sigterm(live_site):
+    """At shutdown the loop may stop before the sockets' disconnects are done, and each
+    one's presence change is published after its commit: that publish used to wait
+    for the stopped loop, and the interpreter waited for it at exit, forever."""
+    server = Daphne(live_site).start()
+    try:
+        sessions = [Session(server.url).signup() for _ in range(40)]
+        with contextlib.ExitStack() as open_sockets:
+            for session in sessions:
+                open_sockets.enter_context(session.websocket())
+        # Closed all at once, as when a proxy goes away: the server is still telling
+        # others they went offline when it is told to stop.
+        server.process.send_signal(signal.SIGTERM)
+        server.process.wait(timeout=5)
+    finally:
+        server.stop()
