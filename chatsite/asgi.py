@@ -17,14 +17,16 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
-from chatsite import write_through  # noqa: E402
+from chatsite import lean_connections, write_through  # noqa: E402
 from chatsite.http_handler import SyncMiddlewareHandler  # noqa: E402
 from chatsite.request_threads import RequestThreads  # noqa: E402
 from chatsite.socket_auth import SessionAuthMiddleware  # noqa: E402
 from rooms.routing import websocket_application  # noqa: E402
 
-# Under daphne, a delivery goes out in the same turn of the loop (see the module).
+# Under daphne, a delivery goes out in the same turn of the loop, and an open socket
+# keeps less of the server's state (see the modules).
 write_through.install()
+lean_connections.install()
 
 # Resolving a URL the first time sets a flag in an asgiref Local of every resolver, in
 # the current context. Done in the server's own context, daphne would start each
