@@ -122,9 +122,9 @@ class LeanWebSocketProtocol(WebSocketProtocol):
 
     def onOpen(self) -> None:  # noqa: N802 (autobahn's interface)
         super().onOpen()
-        self.release_handshake()
+        self._release_handshake()
 
-    def release_handshake(self) -> None:
+    def _release_handshake(self) -> None:
         for name in _HANDSHAKE_ONLY:
             setattr(self, name, None)
         self.request.headers = {}
