@@ -58,9 +58,10 @@ _HANDSHAKE_ONLY = (
 
 class Inbox:
     """A connection's queue of ASGI messages for its application: what daphne needs
-    of `asyncio.Queue` (`put_nowait`, and `get` as the application's `receive`), with
-    nothing allocated while it is empty. Unbounded, as daphne's is. One `get` waits at
-    a time, as an ASGI application's `receive` is called; a second is an error."""
+    of `asyncio.Queue` (`put_nowait`, and `get` as the application's `receive`),
+    holding nothing but the waiting application's future while it is empty. Unbounded,
+    as daphne's is. One `get` waits at a time, as an ASGI application's `receive` is
+    called; a second is an error, not a message silently handed to one of them."""
 
     __slots__ = ("_items", "_waiter")
 
