@@ -74,9 +74,11 @@ def write_texts(protocol: WebSocketProtocol, texts: list[str]) -> bool:
         return False
     frames = []
     for text in texts:
+        if not text:
+            return False  # an empty text: autobahn decides
         frame = text_frame(text)
-        if not text or 0 < protocol.maxMessagePayloadSize < len(frame):
-            return False  # empty, or near or over autobahn's limit: autobahn decides
+        if 0 < protocol.maxMessagePayloadSize < len(frame):
+            return False  # near or over autobahn's limit: autobahn decides
         frames.append(frame)
     protocol.transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
     return True
