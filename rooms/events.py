@@ -288,7 +288,12 @@ class Outbox:
     batch of sends (rooms.realtime.SendBatches) costs one wake-up of the loop and one
     round trip, not one of each per event; and with one publish in flight at a time,
     events leave in the order they were committed. The layer is asked for when
-    publishing, so a test's own layer settings apply."""
+    publishing, so a test's own layer settings apply.
+
+    Events put while a publish is in flight wait for it, so a subscription asked for
+    meanwhile could reach Redis before them and hear what was committed before it
+    existed (a new socket ended by the `signed_out` of the password change it signed
+    in after): `flushed()` is what a subscriber waits for first."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -296,10 +301,14 @@ class Outbox:
         self._events: list[tuple[str, dict[str, Any]]] = []
         self._ringing = False
         self._task: asyncio.Task | None = None
+        self._put = 0  # events put so far; under the lock
+        self._done = 0  # of them, handed to the layer (or failed); on the loop only
+        self._flushers: list[tuple[int, asyncio.Future[None]]] = []
 
     def put(self, group: str, event: dict[str, Any]) -> None:
         with self._lock:
             self._events.append((group, event))
+            self._put += 1
             if self._ringing:
                 return
             self._ringing = True
@@ -322,6 +331,23 @@ class Outbox:
                     "Could not publish %d events; clients will catch up by seq",
                     len(gathered),
                 )
+            self._done += len(gathered)
+            waiting, self._flushers = self._flushers, []
+            for target, future in waiting:
+                if self._done < target:
+                    self._flushers.append((target, future))
+                elif not future.done():
+                    future.set_result(None)
+
+    async def flushed(self) -> None:
+        """Returns once every event put before the call has been published (or its
+        publish has failed). On the outbox's loop."""
+        with self._lock:
+            target = self._put
+        if self._done < target:
+            future = self._loop.create_future()
+            self._flushers.append((target, future))
+            await future
 
 
 # A chat event with nothing but its text and room: what most events are (messages).
@@ -388,6 +414,15 @@ async def publish_all(layer: Any, published: list[tuple[str, dict[str, Any]]]) -
 
 _outboxes: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _outboxes_lock = threading.Lock()
+
+
+async def published_so_far() -> None:
+    """Returns once every event committed so far by this server's worker threads has
+    been published: a subscription made after it hears nothing committed before."""
+    with _outboxes_lock:
+        outbox = _outboxes.get(asyncio.get_running_loop())
+    if outbox is not None:
+        await outbox.flushed()
 
 
 def _outbox(loop: asyncio.AbstractEventLoop) -> Outbox:

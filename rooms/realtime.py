@@ -224,8 +224,12 @@ class Follower:
     async def start(self) -> None:
         """Follows the user's own group and every room they are a member of, then
         counts as present. If that fails (the channel layer cannot reach Redis),
-        whatever it had joined is left again before the error goes on."""
+        whatever it had joined is left again before the error goes on.
+
+        What was committed before it starts (a password change it signed in after)
+        is published first, so none of it reaches this connection."""
         try:
+            await events.published_so_far()
             await self.channel_layer.group_add(
                 events.user_group(self.user.pk), self.channel_name
             )

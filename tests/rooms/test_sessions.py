@@ -1,6 +1,9 @@
 """Live connections end when their sign-in does (rooms/sessions.py)."""
 
+import asyncio
+
 import pytest
+import redis
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.sessions.models import Session as SessionRow
@@ -8,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
-from rooms import sessions
+from rooms import events, sessions
 from rooms.consumers import CLOSE_UNAUTHENTICATED
 from rooms.sessions import still_signed_in
 from tests import realtime
@@ -149,6 +152,33 @@ async def test_changing_the_password_closes_every_socket_of_the_user():
     await realtime.still_open(again)
     for socket in (again, bobs):
         await socket.disconnect()
+
+
+async def test_a_socket_opened_after_a_password_change_is_not_ended_by_it():
+    """The change's signed_out can still be on its way to Redis, queued behind
+    another publish, when the session that made it opens a socket: it must not end
+    that socket."""
+    alice = await database_sync_to_async(UserFactory)()
+    laptop = await signed_in(alice)
+    # Redis holds writes (PUBLISH) for a moment and answers SUBSCRIBE at once: the
+    # publish committed next stays in flight, and the change's waits behind it.
+    redis.Redis.from_url(settings.REDIS_URL).client_pause(500, all=False)
+    await database_sync_to_async(events.publish_on_commit)("room.0", {"type": "test"})
+    await asyncio.sleep(0.05)
+
+    response = await database_sync_to_async(laptop.post)(
+        reverse("password_change"),
+        {
+            "old_password": PASSWORD,
+            "new_password1": "another long passphrase",
+            "new_password2": "another long passphrase",
+        },
+    )
+    again = await open_socket(laptop)
+
+    assert response.status_code == 302
+    await realtime.still_open(again)
+    await again.disconnect()
 
 
 async def test_saving_an_account_as_inactive_closes_its_sockets():
