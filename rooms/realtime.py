@@ -74,9 +74,9 @@ class SendBatches:
     A send that finds the database thread idle goes at once, alone. Sends that
     arrive while it is busy wait here, and its next trip takes them all (up to
     MAX_SEND_BATCH) into one transaction (services.messages_send). So batches grow
-    with the load: the trip to the thread, the flood-control round trip and the
-    commit are shared by more sends just when the server is busiest, instead of each
-    send paying for them while the next ones queue. Each connection's own frames are
+    with the load: the trip to the thread and the commit are shared by more sends
+    just when the server is busiest, instead of each send paying for them while the
+    next ones queue. Each connection's own frames are
     still answered one at a time, in the order sent.
     """
 

@@ -15,8 +15,8 @@ def run_many(client: redis.Redis, script: Script, calls: list[Call]) -> list[Any
 
     By digest (EVALSHA) in a pipeline of our own: redis-py's pipeline of a registered
     script first asks Redis whether it is loaded (SCRIPT EXISTS), a second round trip,
-    waited out in the database thread where presence and flood control run (15 % of a
-    reconnect storm's samples). If Redis has lost its scripts (a restart), every call
+    waited out in the database thread where presence runs (15 % of a reconnect
+    storm's samples). If Redis has lost its scripts (a restart), every call
     of the pipeline failed, so it loads the script and runs them again, as redis-py
     does for a single call."""
     try:

@@ -484,11 +484,11 @@ def messages_send(requests: Sequence[SendRequest]) -> list[SendResult | Exceptio
     it failed with (a ChatError to tell its sender, anything else a fault to log).
 
     A busy server's sockets send while the database thread is storing the last
-    batch (rooms.realtime.SendBatches): together they share one trip to that thread,
-    one round trip to the flood-control store and one commit, the costs that do not
-    grow with the batch. Each send is still its own savepoint, so a refused one takes
-    back only its own seq and rows. The rooms are locked in one order (by slug), so
-    two processes' batches cannot deadlock on PostgreSQL."""
+    batch (rooms.realtime.SendBatches): together they share one trip to that thread
+    and one commit, the costs that do not grow with the batch. Each send is still its
+    own savepoint, so a refused one takes back only its own seq and rows. The rooms
+    are locked in one order (by slug), so two processes' batches cannot deadlock on
+    PostgreSQL."""
     outcomes: list[SendResult | Exception | None] = [None] * len(requests)
     texts: dict[int, str] = {}
     for index, request in enumerate(requests):

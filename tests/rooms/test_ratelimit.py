@@ -1,16 +1,20 @@
 """Flood control: burst then sustained rate, per user and action, across processes."""
 
+import time
 import uuid
 
 import pytest
+import redis
 
 from rooms import services
 from rooms.errors import RateLimited
 from rooms.models import Message
 from rooms.ratelimit import (
+    Buckets,
     Limit,
     MemoryBuckets,
     RedisBuckets,
+    SharedBuckets,
     rate_limit,
     rate_limits,
 )
@@ -20,9 +24,15 @@ from tests.factories import RoomFactory, UserFactory, member
 pytestmark = pytest.mark.rate_limits
 
 
-@pytest.mark.parametrize("kind", ["memory", "redis"])
+def buckets_of(kind: str, url: str) -> Buckets:
+    return {"memory": MemoryBuckets, "redis": RedisBuckets, "shared": SharedBuckets}[
+        kind
+    ](*([] if kind == "memory" else [url]))
+
+
+@pytest.mark.parametrize("kind", ["memory", "redis", "shared"])
 def test_a_bucket_allows_the_burst_then_the_rate(kind, redis_server):
-    buckets = MemoryBuckets() if kind == "memory" else RedisBuckets(redis_server.url)
+    buckets = buckets_of(kind, redis_server.url)
     key = f"bucket-{uuid.uuid4().hex}"
     limit = Limit(burst=3, rate=0.5)
     assert [buckets.take([key], limit, 100.0) for _ in range(3)] == [[0], [0], [0]]
@@ -32,14 +42,40 @@ def test_a_bucket_allows_the_burst_then_the_rate(kind, redis_server):
     assert buckets.take([f"{key}-other"], limit, 102.0) == [0]
 
 
-@pytest.mark.parametrize("kind", ["memory", "redis"])
+@pytest.mark.parametrize("kind", ["memory", "redis", "shared"])
 def test_one_call_takes_from_several_buckets_in_turn(kind, redis_server):
     """A batch of sends takes its tokens at once: a key listed twice takes two."""
-    buckets = MemoryBuckets() if kind == "memory" else RedisBuckets(redis_server.url)
+    buckets = buckets_of(kind, redis_server.url)
     key, other = f"bucket-{uuid.uuid4().hex}", f"bucket-{uuid.uuid4().hex}"
     limit = Limit(burst=2, rate=0.5)
     waits = buckets.take([key, other, key, key, other], limit, 100.0)
     assert waits == [0, 0, 0, pytest.approx(2.0), 0]
+
+
+@pytest.mark.parametrize("kind", ["memory", "redis", "shared"])
+def test_a_token_given_back_can_be_taken_again_but_never_above_the_burst(
+    kind, redis_server
+):
+    buckets = buckets_of(kind, redis_server.url)
+    key = f"bucket-{uuid.uuid4().hex}"
+    limit = Limit(burst=2, rate=0.001)
+    now = time.time()
+    assert buckets.take([key, key], limit, now) == [0, 0]
+    buckets.give_back(key, limit)
+    buckets.give_back(key, limit)
+    buckets.give_back(key, limit)
+    assert buckets.take([key, key, key], limit, now)[:2] == [0, 0]
+    assert buckets.take([key], limit, now)[0] > 0
+
+
+def test_a_bucket_full_again_is_forgotten():
+    buckets = MemoryBuckets()
+    limit = Limit(burst=2, rate=1.0)
+    buckets.take(["early", "early"], limit, 100.0)
+    buckets.take(["late"], limit, 100.0 + MemoryBuckets.SWEEP_SECONDS)
+    assert set(buckets._buckets) == {"late"}
+    # Forgotten is full: the burst is whole again.
+    assert buckets.take(["early"] * 3, limit, 200.0) == [0, 0, pytest.approx(1.0)]
 
 
 def test_redis_buckets_are_shared_by_every_process(redis_server):
@@ -52,11 +88,75 @@ def test_redis_buckets_are_shared_by_every_process(redis_server):
     assert first.take([key], limit, 10.0)[0] > 0
 
 
-def test_an_unreachable_store_lets_actions_through(settings):
+def test_shared_buckets_decide_at_once_and_record_in_redis_after(redis_server):
+    key = f"bucket-{uuid.uuid4().hex}"
+    limit = Limit(burst=2, rate=0.001)
+    shared = SharedBuckets(redis_server.url)
+    client = redis.Redis.from_url(redis_server.url)
+    # Redis holds every script until unpaused: the takes are decided without it.
+    client.execute_command("CLIENT", "PAUSE", 5000, "WRITE")
+    try:
+        waits = shared.take([key, key, key], limit, time.time())
+        assert waits[:2] == [0, 0] and waits[2] > 0
+        assert not shared.recorded(timeout=0.2)
+    finally:
+        client.execute_command("CLIENT", "UNPAUSE")
+    assert shared.recorded(timeout=10)
+    assert float(client.hget(key, "tokens")) == pytest.approx(0, abs=0.01)
+    shared.give_back(key, limit)
+    assert shared.recorded(timeout=10)
+    assert float(client.hget(key, "tokens")) == pytest.approx(1, abs=0.01)
+
+
+def test_what_another_process_took_counts_here_once_redis_answers(redis_server):
+    """Two SharedBuckets stand for two daphne processes."""
+    key = f"bucket-{uuid.uuid4().hex}"
+    limit = Limit(burst=3, rate=0.001)
+    first, second = SharedBuckets(redis_server.url), SharedBuckets(redis_server.url)
+    assert first.take([key], limit, time.time()) == [0]
+    assert first.recorded(timeout=10)
+    assert second.take([key], limit, time.time()) == [0]
+    assert second.recorded(timeout=10)
+    # Redis counted one token left, where the second process alone counted two.
+    assert second.take([key], limit, time.time()) == [0]
+    assert second.take([key], limit, time.time())[0] > 0
+
+
+def test_across_processes_a_flood_gets_ahead_only_by_what_crossed_in_flight(
+    redis_server,
+):
+    key = f"bucket-{uuid.uuid4().hex}"
+    limit = Limit(burst=3, rate=0.001)
+    first, second = SharedBuckets(redis_server.url), SharedBuckets(redis_server.url)
+    assert first.take([key] * 3, limit, time.time()) == [0, 0, 0]
+    assert first.recorded(timeout=10)
+    # The second process had not heard of them: one take gets ahead of the limit...
+    assert second.take([key], limit, time.time()) == [0]
+    assert second.recorded(timeout=10)
+    # ...and no more, in either process.
+    assert second.take([key], limit, time.time())[0] > 0
+    assert first.take([key], limit, time.time())[0] > 0
+
+
+def test_without_redis_each_process_still_limits_and_says_so_once(caplog):
+    shared = SharedBuckets("redis://127.0.0.1:1/0")
+    key = f"bucket-{uuid.uuid4().hex}"
+    limit = Limit(burst=2, rate=0.001)
+    for _ in range(3):
+        waits = shared.take([key, key, key], limit, time.time())
+        assert shared.recorded(timeout=10)
+    assert waits[0] > 0
+    warnings = [r for r in caplog.records if "cannot reach Redis" in r.getMessage()]
+    assert len(warnings) == 1
+
+
+def test_an_unreachable_store_still_limits(settings):
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
-    for _ in range(50):
-        rate_limit(user_id=1, action="message")
-    assert rate_limits(user_ids=[1, 1, 2], action="message") == [None, None, None]
+    settings.CHAT_RATE_LIMITS = {**settings.CHAT_RATE_LIMITS, "message": (2, 0.001)}
+    rate_limit(user_id=1, action="message")
+    refused = rate_limits(user_ids=[1, 1, 2], action="message")
+    assert refused[0] is None and refused[2] is None
+    assert isinstance(refused[1], RateLimited)
 
 
 def test_rate_limits_answers_each_user_in_order(settings):
